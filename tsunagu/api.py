@@ -1,0 +1,42 @@
+"""The REST API under /api/v1/: one NinjaAPI with a router per app."""
+
+from ninja import NinjaAPI
+from ninja.security import HttpBearer
+
+from tsunagu.companies.actions import authenticate_api_key
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer <api_key>`; the key decides the company every query is scoped to."""
+
+    def authenticate(self, request, token):
+        return authenticate_api_key(token)
+
+
+api = NinjaAPI(
+    title="Tsunagu API",
+    version="1.0.0",
+    description=(
+        "Record application events from your ATS, follow the rejection notices Tsunagu sends, and read the "
+        "Career Relay ledger. Every request needs `Authorization: Bearer <api_key>` (shown once by "
+        "`tsunagu company create`). Every read and write is scoped to the key's company: another company's "
+        "ids answer 404."
+    ),
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+)
+
+
+def _register_routers():
+    from tsunagu.intake.api import router as intake_router
+    from tsunagu.messaging.api import router as messaging_router
+    from tsunagu.relay.api import router as relay_router
+    from tsunagu.talent.api import router as talent_router
+
+    api.add_router("/applications", intake_router, tags=["applications"])
+    api.add_router("/applications", talent_router, tags=["applications"])
+    api.add_router("/messages", messaging_router, tags=["messages"])
+    api.add_router("/relay", relay_router, tags=["relay"])
+
+
+_register_routers()

@@ -1,0 +1,144 @@
+"""Every change to companies, users and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfile, Role, SendWindow
+
+API_KEY_PREFIX = "tsu"
+
+
+@transaction.atomic
+def create_company(
+    *,
+    name: str,
+    slug: str,
+    delay_minutes: int | None = None,
+    send_window: str = SendWindow.BUSINESS,
+    sender_email: str = "",
+    time_zone: str = "Asia/Tokyo",
+    referral_ratio: int = 10,
+) -> tuple[Company, str]:
+    """Create a company with its default templates and first API key; return (company, api_key)."""
+    from tsunagu.messaging.actions import install_default_templates
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("会社名を入力してください。")})
+    if slugify(slug) != slug or not slug:
+        raise ValidationError({"slug": _("スラッグは半角英小文字・数字・ハイフンで入力してください。")})
+    if Company.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": _("スラッグ「%(slug)s」は既に使われています。") % {"slug": slug}})
+    company = Company(name=name, slug=slug, send_window=send_window, sender_email=sender_email,
+                      time_zone=time_zone, referral_ratio=referral_ratio)
+    if delay_minutes is not None:
+        company.delay_minutes = delay_minutes
+    company.full_clean()
+    company.save()
+    install_default_templates(company)
+    api_key = issue_api_key(company, label="default")
+    return company, api_key
+
+
+def update_company_settings(company: Company, **fields) -> Company:
+    """Apply console or API edits; validation errors leave the row untouched."""
+    allowed = {
+        "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
+        "send_window", "business_hour_start", "business_hour_end", "referral_ratio", "privacy_policy",
+        "retention_days",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    fresh = Company.objects.get(pk=company.pk)
+    for key, value in fields.items():
+        setattr(fresh, key, value)
+    fresh.full_clean()
+    if fresh.business_hour_start >= fresh.business_hour_end:
+        raise ValidationError({"business_hour_end": _("営業終了は営業開始より後にしてください。")})
+    fresh.save()
+    return fresh
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(company: Company, *, label: str = "") -> str:
+    """Make a new key; the returned plaintext is never stored and cannot be shown again."""
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    ApiKey.objects.create(company=company, prefix=prefix, secret_hash=_hash_secret(secret), label=label)
+    return f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+def authenticate_api_key(raw_key: str) -> Company | None:
+    """The company a presented key belongs to, or None for a missing, wrong or revoked key."""
+    try:
+        marker, prefix, secret = raw_key.split("_", 2)
+    except (AttributeError, ValueError):
+        return None
+    if marker != API_KEY_PREFIX:
+        return None
+    key = ApiKey.objects.select_related("company").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.company
+
+
+def revoke_api_key(company: Company, key_id: int) -> None:
+    ApiKey.objects.filter(company=company, pk=key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@dataclass
+class CreatedUser:
+    user: object
+    membership: Membership | None
+
+
+@transaction.atomic
+def create_user(*, email: str, password: str, company: Company | None = None, role: str = Role.RECRUITER,
+                operator: bool = False) -> CreatedUser:
+    """A console login for a company (or relay-operator staff). Login is by e-mail address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationError({"email": str(exc)}) from exc
+    if role not in Role.values:
+        raise ValidationError({"role": _("権限は admin, recruiter, viewer のいずれかです。")})
+    if company is None and not operator:
+        raise ValidationError({"company": _("企業を指定してください。")})
+    User = get_user_model()
+    user = User.objects.filter(username__iexact=email).first()
+    if user is None:
+        validate_password(password)
+        user = User(username=email.lower(), email=email)
+        user.set_password(password)
+        user.save()
+    elif password:
+        validate_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    membership = None
+    if company is not None:
+        membership, _created = Membership.objects.update_or_create(user=user, company=company, defaults={"role": role})
+    if operator:
+        OperatorProfile.objects.get_or_create(user=user)
+    return CreatedUser(user=user, membership=membership)

@@ -1,0 +1,118 @@
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(_("不明なタイムゾーンです: %(value)s"), params={"value": value})
+
+
+class SendWindow(models.TextChoices):
+    BUSINESS = "business", _("営業時間内(平日・祝日を除く)")
+    ALWAYS = "always", _("いつでも")
+
+
+class Company(models.Model):
+    """A hiring company: the tenant. Every other row belongs to exactly one."""
+
+    slug = models.SlugField(_("スラッグ"), max_length=50, unique=True)
+    name = models.CharField(_("会社名(正式名称)"), max_length=200, help_text=_("メールに表示されます。例: 株式会社つなぐ"))
+    sender_name = models.CharField(_("差出人名"), max_length=200, blank=True, help_text=_("空欄なら「会社名 採用担当」"))
+    sender_email = models.EmailField(_("差出人アドレス"), blank=True)
+    reply_to = models.EmailField(_("返信先アドレス"), blank=True)
+    signature = models.TextField(_("署名"), blank=True, help_text=_("通知の末尾に入ります。空欄なら「会社名 採用担当」"))
+    time_zone = models.CharField(_("タイムゾーン"), max_length=64, default="Asia/Tokyo",
+                                 validators=[validate_time_zone])
+    delay_minutes = models.PositiveIntegerField(
+        _("送信までの待ち時間(分)"), default=24 * 60, validators=[MaxValueValidator(60 * 24 * 30)]
+    )
+    send_window = models.CharField(_("送信時間帯"), max_length=16, choices=SendWindow.choices, default=SendWindow.BUSINESS)
+    business_hour_start = models.PositiveSmallIntegerField(
+        _("営業開始(時)"), default=9, validators=[MaxValueValidator(23)]
+    )
+    business_hour_end = models.PositiveSmallIntegerField(
+        _("営業終了(時)"), default=18, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    referral_ratio = models.PositiveSmallIntegerField(
+        _("無料紹介枠1つに必要な登録数"), default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    privacy_policy = models.TextField(_("プライバシーポリシー(本文またはURL)"), blank=True)
+    retention_days = models.PositiveIntegerField(
+        _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企業")
+        verbose_name_plural = _("企業")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_sender_name(self) -> str:
+        return self.sender_name or f"{self.name} 採用担当"
+
+    @property
+    def display_signature(self) -> str:
+        return self.signature or f"{self.name}\n採用担当"
+
+    @property
+    def from_email(self) -> str:
+        return self.sender_email or settings.DEFAULT_FROM_EMAIL
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("管理者")
+    RECRUITER = "recruiter", _("採用担当")
+    VIEWER = "viewer", _("閲覧のみ")
+
+
+class Membership(models.Model):
+    """A console user's role in one company."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("権限"), max_length=16, choices=Role.choices, default=Role.RECRUITER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user_company")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.company} ({self.role})"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in {Role.ADMIN, Role.RECRUITER}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class ApiKey(models.Model):
+    """A company's API key. Only a SHA-256 of the secret is kept; the key is shown once."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"tsu_{self.prefix}_… ({self.company.slug})"
+
+
+class OperatorProfile(models.Model):
+    """Marks a user as staff of the relay operator (sees registrants across companies)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_profile")
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,33 @@
+"""The console: one URL namespace over the views of every app."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tsunagu.analytics import views as analytics
+from tsunagu.companies import views as companies
+from tsunagu.messaging import views as messaging
+from tsunagu.relay import views as relay
+from tsunagu.talent import views as talent
+
+app_name = "console"
+urlpatterns = [
+    path("", analytics.dashboard, name="dashboard"),
+    path("login/", companies.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("company/switch/", companies.switch_company, name="switch_company"),
+    path("settings/", companies.settings_page, name="settings"),
+    path("settings/api-keys/", companies.api_key_create, name="api_key_create"),
+    path("settings/api-keys/<int:key_id>/revoke/", companies.api_key_revoke, name="api_key_revoke"),
+    path("outbox/", messaging.outbox, name="outbox"),
+    path("outbox/<int:message_id>/", messaging.message_detail, name="message"),
+    path("outbox/<int:message_id>/cancel/", messaging.message_cancel, name="message_cancel"),
+    path("outbox/<int:message_id>/send-now/", messaging.message_send_now, name="message_send_now"),
+    path("templates/", messaging.templates, name="templates"),
+    path("templates/<str:kind>/", messaging.template_edit, name="template_edit"),
+    path("templates/<str:kind>/preview/", messaging.template_preview, name="template_preview"),
+    path("candidates/", talent.candidates, name="candidates"),
+    path("candidates/<int:candidate_id>/", talent.candidate_detail, name="candidate"),
+    path("ledger/", relay.ledger, name="ledger"),
+    path("operator/", relay.operator, name="operator"),
+    path("operator/<slug:slug>/redeem/", relay.operator_redeem, name="operator_redeem"),
+]

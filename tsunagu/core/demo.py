@@ -1,0 +1,74 @@
+"""The demo company `tsunagu demo` loads: real data through the real write paths."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from tsunagu.companies import actions as companies
+from tsunagu.companies.models import Company, Role
+from tsunagu.intake.actions import record_application_event
+from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.relay import actions as relay
+from tsunagu.relay.tokens import verify_token
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "admin@demo.example"
+
+JOBS = [
+    JobData(external_id="J-1", title="バックエンドエンジニア", category="エンジニア"),
+    JobData(external_id="J-2", title="法人営業", category="営業"),
+    JobData(external_id="J-3", title="プロダクトデザイナー", category="デザイン"),
+]
+
+# (name, kana, e-mail, job, stage, status, reason, days ago)
+PEOPLE = [
+    ("髙橋 𠮷子", "タカハシ ヨシコ", "yoshiko.takahashi@example.jp", 0, "一次面接", "rejected", "スキル不一致", 3),
+    ("山﨑 太郎", "ヤマザキ タロウ", "taro.yamazaki@example.jp", 1, "書類選考", "rejected", "経験年数", 2),
+    ("佐藤 花子", "サトウ ハナコ", "hanako.sato@example.jp", 2, "最終面接", "rejected", "カルチャーフィット", 5),
+    ("鈴木 一郎", "スズキ イチロウ", "ichiro.suzuki@example.jp", 0, "二次面接", "active", "", 1),
+    ("田中 美咲", "タナカ ミサキ", "misaki.tanaka@example.jp", 1, "内定", "hired", "", 4),
+    ("伊藤 健太", "イトウ ケンタ", "kenta.ito@example.jp", 0, "書類選考", "rejected", "募集終了", 0),
+    ("渡辺 さくら", "ワタナベ サクラ", "sakura.watanabe@example.jp", 2, "一次面接", "rejected", "スキル不一致", 0),
+]
+REGISTERED = 2  # the first two rejected candidates have registered with the relay
+
+
+def _login_file():
+    return settings.DATA_DIR / "demo-login.json"
+
+
+def load_demo(*, only_if_new: bool = False) -> dict | None:
+    existing = Company.objects.filter(slug=DEMO_SLUG).first()
+    if existing is not None or (only_if_new and Company.objects.exists()):
+        return json.loads(_login_file().read_text()) if _login_file().exists() else None
+    company, _key = companies.create_company(name="株式会社つなぐデモ", slug=DEMO_SLUG, delay_minutes=1,
+                                             send_window="always", sender_email="recruit@demo.example")
+    password = secrets.token_urlsafe(9)
+    companies.create_user(email=DEMO_EMAIL, password=password, company=company, role=Role.ADMIN, operator=True)
+    now = timezone.now()
+    results = []
+    for index, (name, kana, email, job, stage, status, reason, days) in enumerate(PEOPLE, start=1):
+        event = IncomingApplicationEvent(
+            external_id=f"A-{1000 + index}",
+            candidate=CandidateData(name=name, name_kana=kana, email=email, phone=f"090-0000-{1000 + index}"),
+            job=JOBS[job], status=status, stage=stage, rejection_reason=reason,
+            occurred_at=now - timedelta(days=days), source="demo",
+        )
+        results.append(record_application_event(company, event))
+    rejected = [r.application for r in results if r.application.status == "rejected"]
+    for application in rejected[:REGISTERED]:
+        message = application.messages.get(kind="rejection")
+        relay.record_click(message, user_agent="demo")
+        request = relay.request_registration(message, relay.RegistrationForm(
+            name=application.candidate.name, email=application.candidate.email, desired_job="エンジニア",
+            desired_region="東京都", consent_purpose=True, consent_provision=True))
+        relay.verify_registration(verify_token(request.pk))
+    login = {"email": DEMO_EMAIL, "password": password}
+    _login_file().write_text(json.dumps(login))
+    _login_file().chmod(0o600)
+    return login

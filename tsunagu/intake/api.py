@@ -1,0 +1,107 @@
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from email_validator import EmailNotValidError, validate_email
+from ninja import Router, Schema
+from pydantic import ConfigDict, Field, field_validator
+
+from tsunagu.intake.actions import record_application_event
+from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.talent.schemas import ApplicationOut, application_out
+
+router = Router()
+
+
+class CandidateIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200, description="Full name as the candidate wrote it")
+    name_kana: str = Field("", max_length=200)
+    email: str = Field(..., max_length=254)
+    phone: str = Field("", max_length=50)
+
+    @field_validator("name")
+    @classmethod
+    def name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def email_valid(cls, value: str) -> str:
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"not a valid e-mail address: {exc}") from exc
+
+
+class JobIn(Schema):
+    external_id: str = Field("", max_length=200)
+    title: str = Field(..., min_length=1, max_length=300)
+    category: str = Field("", max_length=200)
+
+
+class ApplicationIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "A-1001",
+                    "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ",
+                                  "email": "yoshiko@example.jp", "phone": "090-1234-5678"},
+                    "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
+                    "stage": "一次面接",
+                    "status": "rejected",
+                    "rejection_reason": "スキル不一致",
+                    "occurred_at": "2026-11-21T10:00:00+09:00",
+                }
+            ]
+        }
+    )
+
+    external_id: str = Field(..., min_length=1, max_length=200, description="The source's id for the application")
+    candidate: CandidateIn
+    job: JobIn
+    status: Literal["active", "rejected", "hired", "withdrawn"] = Field(
+        ..., description="`rejected` plans one notice; any other status cancels a notice not yet sent"
+    )
+    stage: str = Field("", max_length=200, description="Selection stage as the ATS names it, e.g. 一次面接")
+    rejection_reason: str = Field("", max_length=300)
+    occurred_at: datetime | None = Field(
+        None, description="When the decision was made (default: now). Without an offset, the company's time zone."
+    )
+    event_id: str = Field("", max_length=200, description="Optional id of this change; a repeat is ignored")
+    notify: bool = Field(True, description="false records a rejection without sending a notice (history)")
+
+    @field_validator("external_id")
+    @classmethod
+    def external_id_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("external_id must not be blank")
+        return value.strip()
+
+
+@router.post("", response={200: ApplicationOut, 201: ApplicationOut},
+             summary="Create or update an application (upsert by external_id)")
+def upsert_application(request, payload: ApplicationIn):
+    """Answers 201 when the application is new, 200 when it existed. A change to `rejected` plans the
+    rejection notice (delay and send window of the company); a change back cancels it if not yet sent."""
+    company = request.auth
+    occurred_at = payload.occurred_at or timezone.now()
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at, ZoneInfo(company.time_zone))
+    event = IncomingApplicationEvent(
+        external_id=payload.external_id,
+        candidate=CandidateData(**payload.candidate.dict()),
+        job=JobData(**payload.job.dict()),
+        status=payload.status,
+        stage=payload.stage,
+        rejection_reason=payload.rejection_reason,
+        occurred_at=occurred_at,
+        source="api",
+        event_id=payload.event_id,
+        notify=payload.notify,
+    )
+    result = record_application_event(company, event)
+    return (201 if result.created else 200), application_out(result.application)

@@ -1,0 +1,38 @@
+"""The one normalised application event every intake path (API, webhook, CSV) produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CandidateData:
+    name: str
+    email: str
+    name_kana: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class JobData:
+    title: str
+    external_id: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingApplicationEvent:
+    external_id: str
+    candidate: CandidateData
+    job: JobData
+    status: str
+    occurred_at: datetime
+    stage: str = ""
+    rejection_reason: str = ""
+    source: str = "api"
+    # The source's id for this delivery; repeats with the same id change nothing.
+    event_id: str = ""
+    # False for history (e.g. an old CSV export): record the rejection, send nothing.
+    notify: bool = True
+    extra: dict = field(default_factory=dict)

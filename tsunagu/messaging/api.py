@@ -1,0 +1,50 @@
+from datetime import datetime
+
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+
+router = Router()
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    status: str
+    application: str | None = Field(None, description="The application's external_id")
+    to_email: str
+    subject: str
+    send_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str
+
+
+class MessageFilter(Schema):
+    application: str | None = Field(None, description="An application's external_id")
+    status: MessageStatus | None = None
+    kind: MessageKind | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+@router.get("", response=list[MessageOut], summary="List messages in the outbox")
+def list_messages(request, filters: Query[MessageFilter]):
+    """Newest first. `?application=A-1001` lists the notices for that application."""
+    messages = Message.objects.filter(company=request.auth).select_related("application")
+    if filters.application is not None:
+        messages = messages.filter(application__external_id=filters.application)
+    if filters.status is not None:
+        messages = messages.filter(status=filters.status)
+    if filters.kind is not None:
+        messages = messages.filter(kind=filters.kind)
+    return [
+        {
+            "id": m.pk, "kind": m.kind, "status": m.status,
+            "application": m.application.external_id if m.application else None,
+            "to_email": m.to_email, "subject": m.subject, "send_at": m.send_at, "sent_at": m.sent_at,
+            "attempts": m.attempts, "last_error": m.last_error,
+        }
+        for m in messages[filters.offset:filters.offset + filters.limit]
+    ]

@@ -1,0 +1,36 @@
+"""Signed tokens for links in mail: nothing in a URL can be enumerated or forged."""
+
+from django.core import signing
+
+_REFERRAL_SALT = "tsunagu.relay.referral"
+_VERIFY_SALT = "tsunagu.relay.verify"
+
+
+def referral_token(message_id: int) -> str:
+    return signing.Signer(salt=_REFERRAL_SALT, sep=".").sign(signing.b62_encode(message_id))
+
+
+def message_id_from_referral(token: str) -> int | None:
+    try:
+        return signing.b62_decode(signing.Signer(salt=_REFERRAL_SALT, sep=".").unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def verify_token(request_id: int) -> str:
+    return signing.TimestampSigner(salt=_VERIFY_SALT, sep=".").sign(signing.b62_encode(request_id))
+
+
+class ExpiredToken(Exception):
+    pass
+
+
+def request_id_from_verify(token: str, *, max_age_days: int) -> int | None:
+    """The registration request id, None for a forged token; ExpiredToken when it is too old."""
+    signer = signing.TimestampSigner(salt=_VERIFY_SALT, sep=".")
+    try:
+        return signing.b62_decode(signer.unsign(token, max_age=max_age_days * 86400))
+    except signing.SignatureExpired as exc:
+        raise ExpiredToken from exc
+    except (signing.BadSignature, ValueError):
+        return None
