@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from email_validator import EmailNotValidError, validate_email
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, field_validator
 
 from tsunagu.intake.actions import record_application_event
@@ -104,4 +104,4 @@ def upsert_application(request, payload: ApplicationIn):
         notify=payload.notify,
     )
     result = record_application_event(company, event)
-    return (201 if result.created else 200), application_out(result.application)
+    return Status(201 if result.created else 200, application_out(result.application))

@@ -7,11 +7,12 @@ import smtplib
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.utils import formataddr, make_msgid
+from email.headerregistry import Address
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from tsunagu.companies.models import Company
 from tsunagu.messaging import rendering
 from tsunagu.messaging.defaults import DEFAULT_TEMPLATES
+from tsunagu.messaging.mime import NoticeEmail
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus, MessageTemplate
 from tsunagu.messaging.schedule import next_send_time
 from tsunagu.talent.models import Application
@@ -229,7 +231,10 @@ def deliver_messages(message_ids: list[int]) -> DeliveryReport:
     try:
         for message in messages:
             try:
-                email = build_email(message, templates)
+                try:
+                    email = build_email(message, templates)
+                except (ValueError, TypeError) as exc:  # e.g. an address the MIME header cannot hold
+                    raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
                 _send(connection, email)
             except PermanentFailure as exc:
                 _mark_failed(message, str(exc))
@@ -252,7 +257,7 @@ def deliver_messages(message_ids: list[int]) -> DeliveryReport:
     return report
 
 
-def _send(connection, email: EmailMultiAlternatives) -> None:
+def _send(connection, email: NoticeEmail) -> None:
     try:
         connection.open()
         connection.send_messages([email])
@@ -284,7 +289,7 @@ def _close_quietly(connection) -> None:
             connection.connection = None
 
 
-def build_email(message: Message, template_cache: dict | None = None) -> EmailMultiAlternatives:
+def build_email(message: Message, template_cache: dict | None = None) -> NoticeEmail:
     """Render the message (filling its stored content) and build the MIME mail."""
     company = message.company
     cache = template_cache if template_cache is not None else {}
@@ -301,11 +306,11 @@ def build_email(message: Message, template_cache: dict | None = None) -> EmailMu
     if not message.message_id:
         domain = company.from_email.rsplit("@", 1)[-1]
         message.message_id = make_msgid(idstring=f"tsunagu.{message.pk}", domain=domain)
-    email = EmailMultiAlternatives(
+    email = NoticeEmail(
         subject=rendered.subject,
         body=rendered.text,
-        from_email=formataddr((company.display_sender_name, company.from_email)),
-        to=[formataddr((message.to_name, message.to_email))],
+        from_email=str(Address(display_name=company.display_sender_name, addr_spec=company.from_email)),
+        to=[str(Address(display_name=message.to_name, addr_spec=message.to_email))],
         reply_to=[company.reply_to] if company.reply_to else None,
         headers={"Message-ID": message.message_id},
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.utils.html import escape, urlize
+from django.utils.html import escape
 from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -130,11 +131,18 @@ def render(subject: str, body_text: str, context: dict) -> Rendered:
     return Rendered(subject=rendered_subject, text=text, html=text_to_html(text, rendered_subject))
 
 
+# Japanese text puts URLs right after full-width punctuation ("こちら:https://..."), which word-based
+# linkifiers such as Django's urlize miss; a URL here ends at whitespace or a character URLs cannot hold.
+_URL = re.compile(r"https?://[^\s<>\"'\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]+")
+
+
+def _linkify(escaped: str) -> str:
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+
+
 def text_to_html(text: str, title: str) -> str:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    body = "\n".join(
-        "<p>" + urlize(p, nofollow=False, autoescape=True).replace("\n", "<br>\n") + "</p>" for p in paragraphs
-    )
+    body = "\n".join("<p>" + _linkify(escape(p)).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
     return (
         '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>"

@@ -52,7 +52,7 @@ def landing(request, token: str):
         try:
             actions.request_registration(message, form)
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
             return render(request, "relay/landing.html",
                           _page_context(company, form=form, errors=errors, token=token), status=400)
         return redirect("relay:sent", token=token)

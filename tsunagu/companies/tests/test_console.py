@@ -1,0 +1,146 @@
+"""The console as HR uses it: login, pages, actions, roles, and tenant isolation."""
+
+import pytest
+
+from tsunagu.companies.models import Role
+from tsunagu.conftest import ApiClient, application_body
+from tsunagu.messaging.models import Message, MessageStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_companies(make_company):
+    mine, mine_key = make_company(slug="mine", name="株式会社ミネ", delay_minutes=60)
+    theirs, theirs_key = make_company(slug="theirs", name="株式会社ゼアズ", delay_minutes=60)
+    ApiClient(mine_key).post("/api/v1/applications", application_body(external_id="M-1"))
+    ApiClient(theirs_key).post("/api/v1/applications", application_body(external_id="T-1",
+                                                                        email_address="other@example.jp"))
+    return mine, theirs
+
+
+def test_login_page_and_redirect_for_anonymous_users(client):
+    response = client.get("/console/")
+    assert response.status_code == 302 and "/console/login/" in response["Location"]
+    assert "ログイン" in client.get("/console/login/").content.decode()
+
+
+def test_every_console_page_renders(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine)
+    message = Message.objects.get(company=mine)
+    candidate = message.application.candidate
+    for path in ["/console/", "/console/outbox/", "/console/outbox/?status=scheduled", f"/console/outbox/{message.pk}/",
+                 "/console/candidates/", "/console/candidates/?q=たかはし", f"/console/candidates/{candidate.pk}/",
+                 "/console/ledger/", "/console/settings/", "/console/templates/", "/console/templates/rejection/"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+    page = client.get(f"/console/outbox/{message.pk}/").content.decode()
+    assert "髙橋 𠮷子様" in page  # the rendered notice, before sending
+
+
+def test_capture_mode_banner_says_nothing_is_really_sent(login, two_companies, settings):
+    mine, _ = two_companies
+    client = login(mine)
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.CaptureEmailBackend"
+    assert "キャプチャモードです" in client.get("/console/").content.decode()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert "キャプチャモードです" not in client.get("/console/").content.decode()
+
+
+def test_another_companys_objects_are_404_in_the_console(login, two_companies):
+    mine, theirs = two_companies
+    client = login(mine)
+    their_message = Message.objects.get(company=theirs)
+    assert client.get(f"/console/outbox/{their_message.pk}/").status_code == 404
+    assert client.get(f"/console/candidates/{their_message.application.candidate_id}/").status_code == 404
+    assert client.post(f"/console/outbox/{their_message.pk}/cancel/").status_code == 404
+    assert client.post(f"/console/outbox/{their_message.pk}/send-now/").status_code == 404
+    their_message.refresh_from_db()
+    assert their_message.status == MessageStatus.SCHEDULED
+    assert "other@example.jp" not in client.get("/console/outbox/").content.decode()
+    assert "other@example.jp" not in client.get("/console/candidates/").content.decode()
+
+
+def test_cancel_from_the_console(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine, role=Role.RECRUITER)
+    message = Message.objects.get(company=mine)
+    response = client.post(f"/console/outbox/{message.pk}/cancel/", follow=True)
+    assert "送信を取り消しました" in response.content.decode()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.CANCELLED
+    # Cancelling twice is refused with a clear message, and changes nothing.
+    response = client.post(f"/console/outbox/{message.pk}/cancel/", follow=True)
+    assert "送信予定のメールだけを取り消せます" in response.content.decode()
+
+
+def test_viewers_cannot_change_anything(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine, role=Role.VIEWER)
+    message = Message.objects.get(company=mine)
+    assert client.post(f"/console/outbox/{message.pk}/cancel/").status_code == 403
+    assert client.post("/console/settings/", {"name": "乗っ取り"}).status_code == 403
+    assert client.post("/console/templates/rejection/", {"subject": "x", "body_text": "y"}).status_code == 403
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SCHEDULED
+
+
+def test_settings_are_saved_and_bad_values_are_refused(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine)
+    form = {"name": "株式会社ミネ", "time_zone": "Asia/Tokyo", "delay_minutes": 30, "send_window": "always",
+            "business_hour_start": 9, "business_hour_end": 18, "referral_ratio": 5, "retention_days": 365}
+    assert client.post("/console/settings/", form).status_code == 302
+    mine.refresh_from_db()
+    assert (mine.delay_minutes, mine.send_window, mine.referral_ratio) == (30, "always", 5)
+    bad = {**form, "time_zone": "Mars/Olympus", "referral_ratio": 0}
+    response = client.post("/console/settings/", bad)
+    assert response.status_code == 200
+    assert "Mars/Olympus" in response.content.decode()
+    mine.refresh_from_db()
+    assert (mine.time_zone, mine.referral_ratio) == ("Asia/Tokyo", 5)
+
+
+def test_template_editor_refuses_unknown_variables_and_previews(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine)
+    response = client.post("/console/templates/rejection/", {"subject": "件名", "body_text": "{{ candiate_name }}様"})
+    assert response.status_code == 200
+    assert "candiate_name" in response.content.decode() and "1行目" in response.content.decode()
+    preview = client.post("/console/templates/rejection/preview/",
+                          {"subject": "{{ company_name }}", "body_text": "{{ candidate_name }}様"})
+    assert "髙橋 𠮷子様" in preview.content.decode()
+    saved = client.post("/console/templates/rejection/",
+                        {"subject": "結果のご連絡", "body_text": "{{ candidate_name }}様\n{{ referral_url }}"})
+    assert saved.status_code == 302
+
+
+def test_api_keys_are_shown_once_and_can_be_revoked(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine)
+    page = client.post("/console/settings/api-keys/", {"label": "ci"}, follow=True).content.decode()
+    import re
+
+    key = re.search(r"tsu_[0-9a-f]{8}_[A-Za-z0-9_-]+", page).group(0)
+    assert ApiClient(key).get("/api/v1/relay/ledger").status_code == 200
+    assert key not in client.get("/console/settings/").content.decode()
+    from tsunagu.companies.models import ApiKey
+
+    stored = ApiKey.objects.get(label="ci")
+    client.post(f"/console/settings/api-keys/{stored.pk}/revoke/")
+    assert ApiClient(key).get("/api/v1/relay/ledger").status_code == 401
+
+
+def test_operator_sees_all_companies_and_users_do_not(login, client, two_companies):
+    mine, _ = two_companies
+    login(mine)
+    assert client.get("/console/operator/").status_code == 403
+    from tsunagu.companies.actions import create_user
+
+    create_user(email="staff@relay.example", password="a-long-password", operator=True)
+    client.logout()
+    client.login(username="staff@relay.example", password="a-long-password")
+    page = client.get("/console/operator/").content.decode()
+    assert "株式会社ミネ" in page and "株式会社ゼアズ" in page
+    assert client.get("/console/", follow=True).redirect_chain[-1][0].endswith("/console/operator/")

@@ -1,0 +1,157 @@
+"""Fixtures shared by every app's tests: companies, API clients, and a real SMTP server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.test import Client
+
+from tsunagu.companies import actions as companies
+from tsunagu.companies.models import Role
+
+
+@pytest.fixture
+def make_company(db):
+    def make(slug="acme", name="株式会社アクメ", **options):
+        options.setdefault("delay_minutes", 0)
+        options.setdefault("send_window", "always")
+        company, api_key = companies.create_company(name=name, slug=slug, sender_email=f"recruit@{slug}.example",
+                                                    **options)
+        return company, api_key
+
+    return make
+
+
+@pytest.fixture
+def company_and_key(make_company):
+    return make_company()
+
+
+@pytest.fixture
+def company(company_and_key):
+    return company_and_key[0]
+
+
+@pytest.fixture
+def api(company_and_key):
+    return ApiClient(company_and_key[1])
+
+
+class ApiClient:
+    """Django's test client speaking JSON with the company's API key."""
+
+    def __init__(self, key: str | None):
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def post(self, path, data):
+        return self.client.post(path, data=data, content_type="application/json", headers=self.headers)
+
+    def get(self, path, **params):
+        return self.client.get(path, params, headers=self.headers)
+
+
+def application_body(external_id="A-1001", status="rejected", email_address="yoshiko@example.jp", **extra):
+    body = {
+        "external_id": external_id,
+        "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": email_address,
+                      "phone": "090-1234-5678"},
+        "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
+        "stage": "一次面接",
+        "status": status,
+        "rejection_reason": "スキル不一致",
+    }
+    body.update(extra)
+    return body
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a new user of `company` with `role`."""
+
+    def do_login(company, role=Role.ADMIN, email_address=None):
+        email_address = email_address or f"{role}@{company.slug}.example"
+        companies.create_user(email=email_address, password="a-long-password", company=company, role=role)
+        assert client.login(username=email_address, password="a-long-password")
+        return client
+
+    return do_login
+
+
+# --- a real SMTP server ----------------------------------------------------------------------------
+
+@dataclass
+class SmtpSink:
+    """Mail an aiosmtpd server received; `respond` lets a test make the server refuse with a code."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: list = field(default_factory=list)
+    respond: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.respond:
+            return self.respond
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.received.append({"rcpt": list(envelope.rcpt_tos), "mail_from": envelope.mail_from,
+                                  "message": parsed})
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} mails, the SMTP server received {len(self.received)}")
+
+    def messages_to(self, address: str) -> list:
+        with self.lock:
+            return [m["message"] for m in self.received if address in m["rcpt"]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server):
+    """Send through the real SMTP server instead of capturing."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    return smtp_server
+
+
+def text_part(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_part(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()

@@ -1,0 +1,177 @@
+"""Delivery through a real SMTP server (aiosmtpd): headers, MIME, retries, failures, no double sends."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tsunagu.conftest import application_body, html_part, text_part
+from tsunagu.messaging import actions
+from tsunagu.messaging.models import Message, MessageStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def reject(api, django_capture_on_commit_callbacks, **extra):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/applications", application_body(**extra))
+    assert response.status_code in (200, 201), response.content
+    return response
+
+
+def test_notice_arrives_as_utf8_multipart_with_company_sender(api, company, smtp_settings,
+                                                              django_capture_on_commit_callbacks):
+    reject(api, django_capture_on_commit_callbacks)
+    [received] = smtp_settings.wait_for(1)
+    mail = received["message"]
+    assert received["rcpt"] == ["yoshiko@example.jp"]
+    assert mail["Subject"] == "選考結果のご連絡(株式会社アクメ)"
+    assert mail["From"].addresses[0].display_name == "株式会社アクメ 採用担当"
+    assert mail["From"].addresses[0].addr_spec == "recruit@acme.example"
+    assert mail["To"].addresses[0].display_name == "髙橋 𠮷子"
+    assert mail["Message-ID"] and mail["Date"]
+    assert mail.get_content_type() == "multipart/alternative"
+    text = text_part(mail)
+    assert text.startswith("髙橋 𠮷子様")
+    assert "「バックエンドエンジニア」" in text
+    assert "/r/" in text
+    assert "<a href=" in html_part(mail)
+    for part in mail.walk():
+        if part.get_content_maintype() == "text":
+            assert part.get_content_charset() == "utf-8"
+    message = Message.objects.get()
+    assert message.status == MessageStatus.SENT
+    assert message.message_id == mail["Message-ID"]
+    assert message.template.version == 1
+    assert message.body_text == text.replace("\r\n", "\n")
+
+
+def test_reply_to_is_set_when_configured(api, company, smtp_settings, django_capture_on_commit_callbacks):
+    company.reply_to = "hr@acme.example"
+    company.save()
+    reject(api, django_capture_on_commit_callbacks)
+    [received] = smtp_settings.wait_for(1)
+    assert received["message"]["Reply-To"] == "hr@acme.example"
+
+
+def test_temporary_failure_is_retried_later_and_then_delivered(api, smtp_settings,
+                                                                django_capture_on_commit_callbacks):
+    smtp_settings.respond = "451 4.3.0 Mailbox busy, try later"
+    reject(api, django_capture_on_commit_callbacks)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.SCHEDULED
+    assert message.attempts == 1
+    assert "451" in message.last_error
+    assert message.send_at > timezone.now()
+
+    smtp_settings.respond = None
+    Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
+    assert actions.enqueue_due_messages() == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.attempts == 2
+    assert len(smtp_settings.wait_for(1)) == 1
+
+
+def test_permanent_failure_marks_failed_with_the_servers_reason(api, smtp_settings,
+                                                                  django_capture_on_commit_callbacks):
+    smtp_settings.respond = "550 5.1.1 No such user here"
+    reject(api, django_capture_on_commit_callbacks)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.FAILED
+    assert "550" in message.last_error and "No such user" in message.last_error
+    assert api.get("/api/v1/messages").json()[0]["last_error"].startswith("550")
+
+
+def test_smtp_server_down_delays_but_never_drops(api, settings, django_capture_on_commit_callbacks):
+    from tsunagu.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    reject(api, django_capture_on_commit_callbacks)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.SCHEDULED
+    assert "Connection" in message.last_error or "refused" in message.last_error.lower()
+
+
+def test_gives_up_after_the_last_attempt(api, smtp_settings, django_capture_on_commit_callbacks):
+    smtp_settings.respond = "421 4.7.0 Too many connections"
+    reject(api, django_capture_on_commit_callbacks)
+    message = Message.objects.get()
+    Message.objects.filter(pk=message.pk).update(attempts=actions.MAX_ATTEMPTS - 1,
+                                                 send_at=timezone.now() - timedelta(seconds=1))
+    actions.enqueue_due_messages()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert "421" in message.last_error
+
+
+def test_a_message_is_claimed_once_however_often_it_is_queued(api, smtp_settings, make_company,
+                                                                django_capture_on_commit_callbacks):
+    from tsunagu.conftest import ApiClient
+
+    _company, key = make_company(slug="slow", delay_minutes=60)
+    ApiClient(key).post("/api/v1/applications", application_body())
+    message = Message.objects.get()
+    Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
+    first = actions.deliver_messages([message.pk])
+    second = actions.deliver_messages([message.pk])
+    assert first.sent == [message.pk] and second.sent == []
+    assert len(smtp_settings.wait_for(1)) == 1
+
+
+def test_a_worker_killed_mid_send_loses_nothing(api, smtp_settings, make_company):
+    from tsunagu.conftest import ApiClient
+
+    _company, key = make_company(slug="slow", delay_minutes=60)
+    ApiClient(key).post("/api/v1/applications", application_body())
+    message = Message.objects.get()
+    # What a crash leaves behind: claimed, "sending", never finished.
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=timezone.now() - actions.SENDING_LEASE - timedelta(seconds=1),
+        send_at=timezone.now() - timedelta(minutes=10), claim_token="dead-worker",
+    )
+    assert actions.enqueue_due_messages() == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(smtp_settings.wait_for(1)) == 1
+
+
+def test_cancelled_before_send_time_is_never_sent(api, smtp_settings, make_company):
+    from tsunagu.conftest import ApiClient
+
+    company, key = make_company(slug="slow", delay_minutes=60)
+    client = ApiClient(key)
+    client.post("/api/v1/applications", application_body())
+    client.post("/api/v1/applications", application_body(status="active"))
+    Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
+    assert actions.enqueue_due_messages() == 0
+    assert actions.deliver_messages(list(Message.objects.values_list("pk", flat=True))).sent == []
+    assert smtp_settings.received == []
+
+
+def test_send_now_bypasses_delay_and_window(smtp_settings, make_company, django_capture_on_commit_callbacks):
+    from tsunagu.conftest import ApiClient
+
+    company, key = make_company(slug="slow", delay_minutes=600, send_window="business")
+    ApiClient(key).post("/api/v1/applications", application_body())
+    message = Message.objects.get()
+    assert message.send_at > timezone.now() + timedelta(hours=9)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.send_message_now(company, message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(smtp_settings.wait_for(1)) == 1
+
+
+def test_capture_mode_stores_the_mail_without_sending(api, settings, django_capture_on_commit_callbacks):
+    from tsunagu.messaging.models import CapturedMail
+
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.CaptureEmailBackend"
+
+    reject(api, django_capture_on_commit_callbacks)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.SENT
+    captured = CapturedMail.objects.get()
+    assert captured.message_id == message.message_id
+    assert "yoshiko@example.jp" in captured.to

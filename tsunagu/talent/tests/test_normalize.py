@@ -1,0 +1,42 @@
+from tsunagu.talent import normalize
+from tsunagu.talent.stages import Stage, map_stage
+
+
+def test_kangxi_radicals_fold_onto_cjk_ideographs():
+    # U+2F08 KANGXI RADICAL MAN (⼈) and U+2F2D (⼭) are what some PDF/Excel exports contain instead of 人, 山.
+    assert normalize.name_key("\u2f2d田 \u2f08") == normalize.name_key("山田 人")
+
+
+def test_rare_kanji_are_kept_not_replaced():
+    assert normalize.name_key("髙橋 𠮷子") == "髙橋𠮷子"
+    assert normalize.clean_text("  髙橋\u3000\u3000𠮷子 ") == "髙橋 𠮷子"
+
+
+def test_hiragana_and_halfwidth_katakana_fold_to_katakana():
+    assert normalize.kana_key("たかはし よしこ") == "タカハシヨシコ"
+    assert normalize.kana_key("ﾀｶﾊｼ ﾖｼｺ") == "タカハシヨシコ"
+
+
+def test_email_key_folds_case_and_fullwidth():
+    assert normalize.email_key(" Yoshiko@Example.JP ") == "yoshiko@example.jp"
+    assert normalize.email_key("ｙｏｓｈｉｋｏ＠example.jp") == "yoshiko@example.jp"
+
+
+def test_phone_numbers_become_e164():
+    assert normalize.phone_e164("090-1234-5678") == "+819012345678"
+    assert normalize.phone_e164("０９０（１２３４）５６７８") == "+819012345678"
+    assert normalize.phone_e164("+81 3-1234-5678") == "+81312345678"
+    assert normalize.phone_e164("not a phone") == ""
+
+
+def test_stage_names_map_onto_tsunagu_stages():
+    assert map_stage("書類選考") == Stage.DOCUMENT_SCREENING
+    assert map_stage("1次面接") == Stage.FIRST_INTERVIEW
+    assert map_stage("一次面接") == Stage.FIRST_INTERVIEW
+    assert map_stage("２次面接") == Stage.SECOND_INTERVIEW
+    assert map_stage("最終面接") == Stage.FINAL_INTERVIEW
+    assert map_stage("Final Interview") == Stage.FINAL_INTERVIEW
+    assert map_stage("Phone Screen") == Stage.FIRST_INTERVIEW
+    assert map_stage("Offer") == Stage.OFFER
+    assert map_stage("") == Stage.UNKNOWN
+    assert map_stage("謎のステップ") == Stage.UNKNOWN
