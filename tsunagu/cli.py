@@ -23,6 +23,10 @@ TSUNAGU_QUEUE_URL, TSUNAGU_SECRET_KEY, TSUNAGU_DEBUG (see README.md)."""
 
 # Public names mapped onto Django management commands.
 COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats"}
+# One-shot commands bring the database schema up to date first, so a fresh data dir just works.
+# The scale-out processes do not (many of them starting at once must not race to migrate): they refuse.
+MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats"}
+NEED_SCHEMA = {"web", "worker", "scheduler"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,8 +59,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from django.core.management import execute_from_command_line
 
+    wants_help = any(arg in {"-h", "--help"} for arg in args)
+    if args[0] in MIGRATE_FIRST and not wants_help and _unapplied_migrations():
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+    elif args[0] in NEED_SCHEMA and not wants_help and _unapplied_migrations():
+        print("tsunagu: the database schema is not up to date; run `tsunagu manage migrate` once first.",
+              file=sys.stderr)
+        return 2
     execute_from_command_line(["tsunagu", *args])
     return 0
+
+
+def _unapplied_migrations() -> bool:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,9 +38,10 @@ def create_consumer(workers: int | None = None):
 
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
     """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost."""
-    from tsunagu.messaging.actions import enqueue_due_messages
+    from tsunagu.messaging.actions import enqueue_due_messages, forget_queue_handoffs
 
     interval = interval or settings.TSUNAGU_SCHEDULER_INTERVAL
+    forget_queue_handoffs()
     while not stop.is_set():
         try:
             enqueue_due_messages()

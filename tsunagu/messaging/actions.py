@@ -171,6 +171,12 @@ def enqueue_delivery(message_ids: list[int]) -> None:
     deliver_messages_task(list(message_ids))
 
 
+def forget_queue_handoffs() -> int:
+    """At scheduler start: whatever was handed to the queue before may be lost with it, so hand it out again.
+    A row handed out twice is still claimed by one worker only."""
+    return Message.objects.filter(status=MessageStatus.SCHEDULED, enqueued_at__isnull=False).update(enqueued_at=None)
+
+
 def enqueue_due_messages(*, batch_size: int = 100, limit: int = 20000) -> int:
     """The scheduler's sweep: hand every due row to the queue. Our table, not the queue, is the truth."""
     now = timezone.now()

@@ -1,0 +1,21 @@
+"""Tsunagu benchmarks, run by `make bench` (`python -m bench [latency|throughput]`).
+
+They print figures and compare them with a target or with a baseline measured in the same run; they
+never assert on timing (a missed target prints MISS, it does not fail the run). Each benchmark gets a
+fresh temporary TSUNAGU_DATA_DIR, talks only to 127.0.0.1, and stops by itself (bounded loops and
+timeouts). The database is SQLite in that data dir, unless TSUNAGU_DATABASE_URL names a PostgreSQL
+server: then a throw-away database tsunagu_bench_<random> is created on it and dropped afterwards.
+
+(a) latency (bench/latency.py)
+    `tsunagu serve` as users run it, one company with delay 0 and the window always open. 200 times,
+    one at a time: POST /api/v1/applications with status "rejected", then wait until a local SMTP
+    server (aiosmtpd) receives that candidate's notice. Prints p50, p99 and max of call -> mail
+    received. Targets: p50 <= 1 s, p99 <= 2 s.
+
+(b) throughput (bench/throughput.py)
+    10,000 notices planned through the intake action (HTTP skipped), delivered by `tsunagu worker`
+    and `tsunagu scheduler` to an SMTP sink in its own process, against a baseline of the same
+    10,000 pre-rendered messages sent by a raw smtplib loop over one connection to the same sink.
+    Prints messages/second for both and their ratio, and checks the sink received each notice exactly
+    once. Target: worker >= 70 % of raw smtplib.
+"""

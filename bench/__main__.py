@@ -1,0 +1,51 @@
+"""`python -m bench [latency] [throughput]`: run the benchmarks (all by default) and print a summary.
+
+The exit status is 0 when every benchmark ran, whatever its figures; 1 when one could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+
+from bench import latency, throughput
+from bench.harness import BenchError, database_kind, verdict
+
+BENCHMARKS = {"latency": latency.run, "throughput": throughput.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    names = parser.parse_args(argv).names or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(BENCHMARKS)})")
+
+    print(f"Tsunagu benchmarks on {database_kind()}; Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}", flush=True)
+    started = time.monotonic()
+    results = []
+    for name in names:
+        try:
+            results.append(BENCHMARKS[name]())
+        except (BenchError, OSError) as exc:
+            print(f"\n  {name}: could not run: {exc}", flush=True)
+            if not isinstance(exc, BenchError):
+                traceback.print_exc()
+            results.append({"name": name, "summary": "did not run", "met": None})
+
+    print(f"\n== summary ({time.monotonic() - started:.0f} s) ==")
+    for result in results:
+        status = "ERROR" if result["met"] is None else verdict(result["met"])
+        print(f"  {result['name']:<11} {status:<5}  {result['summary']}")
+    return 1 if any(result["met"] is None for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
