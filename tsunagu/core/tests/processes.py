@@ -40,16 +40,23 @@ def scratch_database():
     if database["ENGINE"] != "django.db.backends.postgresql":
         yield None
         return
+    user = database.get("USER") or "postgres"
+    host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
+    with scratch_postgres(f"postgresql://{user}@{host}:{port}/postgres") as url:
+        yield url
+
+
+@contextmanager
+def scratch_postgres(admin_url: str):
+    """A throw-away database on the PostgreSQL server at admin_url, dropped afterwards."""
     import psycopg
 
     name = f"tsunagu_e2e_{secrets.token_hex(4)}"
-    user = database.get("USER") or "postgres"
-    host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
-    admin_url = f"postgresql://{user}@{host}:{port}/postgres"
+    base = admin_url.rsplit("/", 1)[0]
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://{user}@{host}:{port}/{name}"
+        yield f"{base}/{name}"
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,42 @@
+"""HR's console in a real Chromium: log in, follow a notice, preview a template, cancel."""
+
+import pytest
+
+from tsunagu.companies import actions
+from tsunagu.companies.models import Role
+from tsunagu.conftest import ApiClient, application_body
+from tsunagu.messaging.models import Message, MessageStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_hr_logs_in_sees_the_notice_previews_a_template_and_cancels(make_company, live_server, new_page):
+    company, key = make_company(delay_minutes=120)
+    ApiClient(key).post("/api/v1/applications", application_body())
+    actions.create_user(email="hr@acme.example", password="a-long-password", company=company, role=Role.ADMIN)
+
+    page = new_page()
+    page.goto(live_server.url + "/console/")
+    page.fill("#id_username", "hr@acme.example")
+    page.fill("#id_password", "a-long-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=ダッシュボード")
+    assert page.text_content("[data-count=rejections]").strip() == "1"
+    assert page.text_content("[data-count=scheduled]").strip() == "1"
+
+    page.click("text=送信箱")
+    page.click("text=髙橋 𠮷子")
+    assert "髙橋 𠮷子様" in page.text_content("pre.mail")
+
+    page.click("text=送信を取り消す")
+    page.wait_for_selector("text=送信を取り消しました")
+    assert Message.objects.get().status == MessageStatus.CANCELLED
+
+    page.goto(live_server.url + "/console/templates/rejection/")
+    page.fill("#id_body_text", "{{ candidate_name }}様、{{ job_title }}へのご応募ありがとうございました。")
+    page.wait_for_function("document.querySelector('#preview-text') && "
+                           "document.querySelector('#preview-text').textContent.includes('バックエンドエンジニアへのご応募')")
+    assert "髙橋 𠮷子様" in page.text_content("#preview-text")
+    page.fill("#id_body_text", "{{ candidate_nam }}様")
+    page.wait_for_selector("#preview-errors")
+    assert "candidate_nam" in page.text_content("#preview-errors")
