@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from tsunagu.companies.models import Membership
 
@@ -41,7 +43,12 @@ def company_view(*, edit: bool = False, admin: bool = False):
                 raise PermissionDenied
             request.membership = membership
             request.company = membership.company
-            return view(request, *args, **kwargs)
+            # Times in the console are shown in the company's time zone.
+            timezone.activate(ZoneInfo(membership.company.time_zone))
+            try:
+                return view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
 
         return wrapped
 
