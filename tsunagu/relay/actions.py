@@ -135,15 +135,7 @@ def verify_registration(token: str) -> VerificationResult:
         request.verified_at = timezone.now()
         request.save(update_fields=["verified_at"])
         registration = Registration.objects.create(
-            company=company,
-            candidate_id=request.candidate_id,
-            request=request,
-            name=request.name,
-            email=request.email,
-            desired_job=request.desired_job,
-            desired_region=request.desired_region,
-            consent_version=request.consent_version,
-            consented_at=request.consented_at,
+            company=company, candidate_id=request.candidate_id, request=request, **request.details()
         )
         _credit(company, registration)
     return VerificationResult(registration, credited=True)

@@ -14,34 +14,41 @@ class Click(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
-class RegistrationRequest(models.Model):
+class RegistrantDetails(models.Model):
+    """What the candidate entered on the registration form, and the consent they gave."""
+
+    name = models.CharField(_("氏名"), max_length=200)
+    email = models.CharField(_("メールアドレス"), max_length=254)
+    desired_job = models.CharField(_("希望職種"), max_length=200, blank=True)
+    desired_region = models.CharField(_("希望勤務地"), max_length=100, blank=True)
+    consent_version = models.CharField(max_length=32)
+    consented_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    DETAIL_FIELDS = ("name", "email", "desired_job", "desired_region", "consent_version", "consented_at")
+
+    def details(self) -> dict:
+        return {field: getattr(self, field) for field in self.DETAIL_FIELDS}
+
+
+class RegistrationRequest(RegistrantDetails):
     """A filled-in registration form, waiting for its e-mail address to be verified (double opt-in)."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="registration_requests")
     message = models.ForeignKey("messaging.Message", on_delete=models.CASCADE, related_name="registration_requests")
     candidate = models.ForeignKey("talent.Candidate", on_delete=models.CASCADE, related_name="registration_requests")
-    name = models.CharField(_("氏名"), max_length=200)
-    email = models.CharField(_("メールアドレス"), max_length=254)
-    desired_job = models.CharField(_("希望職種"), max_length=200, blank=True)
-    desired_region = models.CharField(_("希望勤務地"), max_length=100, blank=True)
-    consent_version = models.CharField(max_length=32)
-    consented_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
 
 
-class Registration(models.Model):
+class Registration(RegistrantDetails):
     """A verified registration with the career-support service: one per candidate and company."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="registrations")
     candidate = models.ForeignKey("talent.Candidate", on_delete=models.CASCADE, related_name="registrations")
     request = models.OneToOneField(RegistrationRequest, on_delete=models.PROTECT, related_name="registration")
-    name = models.CharField(_("氏名"), max_length=200)
-    email = models.CharField(_("メールアドレス"), max_length=254)
-    desired_job = models.CharField(_("希望職種"), max_length=200, blank=True)
-    desired_region = models.CharField(_("希望勤務地"), max_length=100, blank=True)
-    consent_version = models.CharField(max_length=32)
-    consented_at = models.DateTimeField()
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
 
     class Meta:
