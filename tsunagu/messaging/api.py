@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
 
@@ -9,6 +9,12 @@ router = Router()
 
 
 class MessageOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 42, "kind": "rejection", "status": "sent", "application": "A-1001", "to_email": "yoshiko@example.jp",
+        "subject": "選考結果のご連絡(株式会社つなぐ)", "send_at": "2026-11-24T00:00:00Z",
+        "sent_at": "2026-11-24T00:00:01Z", "attempts": 1, "last_error": "",
+    }]})
+
     id: int
     kind: str
     status: str

@@ -1,4 +1,5 @@
 from ninja import Router, Schema
+from pydantic import ConfigDict
 
 from tsunagu.relay.selectors import ledger_summary
 
@@ -6,6 +7,11 @@ router = Router()
 
 
 class LedgerOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "credits": 23, "slots_earned": 2, "slots_redeemed": 1, "slots_available": 1, "ratio": 10,
+        "credits_to_next_slot": 7,
+    }]})
+
     credits: int
     slots_earned: int
     slots_redeemed: int

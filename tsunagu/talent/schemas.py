@@ -1,6 +1,22 @@
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import ConfigDict
+
+APPLICATION_EXAMPLE = {
+    "external_id": "A-1001",
+    "status": "rejected",
+    "stage": "first_interview",
+    "stage_raw": "一次面接",
+    "stage_reached": "first_interview",
+    "rejection_reason": "スキル不一致",
+    "rejected_at": "2026-11-21T01:00:00Z",
+    "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": "yoshiko@example.jp",
+                  "phone": "090-1234-5678"},
+    "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
+    "notice": {"status": "scheduled", "send_at": "2026-11-24T00:00:00Z", "sent_at": None},
+    "updated_at": "2026-11-21T01:00:02Z",
+}
 
 
 class CandidateOut(Schema):
@@ -23,6 +39,8 @@ class NoticeOut(Schema):
 
 
 class ApplicationOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [APPLICATION_EXAMPLE]})
+
     external_id: str
     status: str
     stage: str
