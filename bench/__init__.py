@@ -15,7 +15,8 @@ server: then a throw-away database tsunagu_bench_<random> is created on it and d
 (b) throughput (bench/throughput.py)
     10,000 notices planned through the intake action (HTTP skipped), delivered by `tsunagu worker`
     and `tsunagu scheduler` to an SMTP sink in its own process, against a baseline of the same
-    10,000 pre-rendered messages sent by a raw smtplib loop over one connection to the same sink.
+    10,000 pre-rendered messages sent by a raw smtplib loop over one connection to the same sink
+    (run before and after the worker; the ratio uses the mean).
     Prints messages/second for both and their ratio, and checks the sink received each notice exactly
     once. Target: worker >= 70 % of raw smtplib.
 """

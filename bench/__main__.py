@@ -1,4 +1,6 @@
-"""`python -m bench [latency] [throughput]`: run the benchmarks (all by default) and print a summary.
+"""`python -m bench [latency] [throughput] [--rejections N] [--notices N]`: run the benchmarks and summarise.
+
+With no names, every benchmark runs with the sizes the targets are defined for.
 
 The exit status is 0 when every benchmark ran, whatever its figures; 1 when one could not run.
 """
@@ -15,14 +17,22 @@ import traceback
 from bench import latency, throughput
 from bench.harness import BenchError, database_kind, verdict
 
-BENCHMARKS = {"latency": latency.run, "throughput": throughput.run}
+BENCHMARKS = {
+    "latency": lambda options: latency.run(options.rejections),
+    "throughput": lambda options: throughput.run(options.notices),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
-    names = parser.parse_args(argv).names or list(BENCHMARKS)
+    parser.add_argument("--rejections", type=int, default=latency.REJECTIONS,
+                        help="sequential rejections for the latency benchmark (default %(default)s)")
+    parser.add_argument("--notices", type=int, default=throughput.NOTICES,
+                        help="notices for the throughput benchmark (default %(default)s)")
+    options = parser.parse_args(argv)
+    names = options.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)} (choose from {', '.join(BENCHMARKS)})")
@@ -33,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         try:
-            results.append(BENCHMARKS[name]())
-        except (BenchError, OSError) as exc:
+            results.append(BENCHMARKS[name](options))
+        except Exception as exc:  # noqa: BLE001 - report it and go on with the next benchmark
             print(f"\n  {name}: could not run: {exc}", flush=True)
             if not isinstance(exc, BenchError):
                 traceback.print_exc()

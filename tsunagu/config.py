@@ -101,7 +101,7 @@ def email(url: str | None = None) -> EmailConfig:
         default_port = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[scheme]
         query = parse_qs(parts.query)
         return EmailConfig(
-            backend="django.core.mail.backends.smtp.EmailBackend",
+            backend="tsunagu.messaging.backends.SMTPEmailBackend",
             host=parts.hostname,
             port=parts.port or default_port,
             username=unquote(parts.username or ""),

@@ -142,7 +142,7 @@ def smtp_server():
 @pytest.fixture
 def smtp_settings(settings, smtp_server):
     """Send through the real SMTP server instead of capturing."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
     settings.EMAIL_HOST = smtp_server.host
     settings.EMAIL_PORT = smtp_server.port
     settings.EMAIL_USE_TLS = False
@@ -203,3 +203,13 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(autouse=True)
+def empty_queue():
+    """Each test starts with an empty (in-memory, immediate) queue and no leftover wake-up marker."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    yield
+    HUEY.flush()

@@ -27,24 +27,26 @@ def run_web(host: str, port: int, threads: int = 8) -> None:
 
 
 def create_consumer(workers: int | None = None):
+    from django.db import connections
     from huey.contrib.djhuey import HUEY
 
     options = dict(settings.TSUNAGU_WORKER_OPTIONS)
     if workers:
         options["workers"] = workers
+    # Worker processes are forked: they must not inherit this process's database connections.
+    connections.close_all()
     # Periodic work is the scheduler's; workers only execute tasks.
     return HUEY.create_consumer(periodic=False, **options)
 
 
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
     """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost."""
-    from tsunagu.messaging.actions import enqueue_due_messages, forget_queue_handoffs
+    from tsunagu.messaging.actions import sweep_outbox
 
     interval = interval or settings.TSUNAGU_SCHEDULER_INTERVAL
-    forget_queue_handoffs()
     while not stop.is_set():
         try:
-            enqueue_due_messages()
+            sweep_outbox()
         except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
             logger.exception("scheduler sweep failed; retrying")
         finally:

@@ -7,14 +7,14 @@ import smtplib
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.headerregistry import Address
 from email.utils import make_msgid
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,10 +32,10 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # A row left in "sending" this long (its worker died mid-send) is due again.
 SENDING_LEASE = timedelta(minutes=5)
-# A due row that was handed to the queue but not claimed within this time is handed over again
-# (the queue lost it, e.g. an in-memory queue restarted).
-REENQUEUE_AFTER = timedelta(minutes=2)
 VERIFICATION_DAYS = 7
+# A worker claims up to this many due messages at once and sends them over one connection.
+DELIVERY_BATCH = 100
+MARK_SENT_EVERY = 20
 
 
 # --- templates -------------------------------------------------------------------------------------
@@ -98,11 +98,11 @@ def plan_rejection_notice(application: Application) -> Message | None:
         message.status = MessageStatus.SCHEDULED
         message.send_at = send_at
         message.to_email, message.to_name = candidate.email, candidate.name
-        message.cancelled_at, message.cancel_reason, message.enqueued_at = None, "", None
+        message.cancelled_at, message.cancel_reason = None, ""
         message.save(update_fields=["status", "send_at", "to_email", "to_name", "cancelled_at", "cancel_reason",
-                                    "enqueued_at", "updated_at"])
+                                    "updated_at"])
     if message.status == MessageStatus.SCHEDULED and message.send_at <= timezone.now():
-        enqueue_on_commit([message.pk])
+        request_delivery_on_commit()
     return message
 
 
@@ -131,11 +131,11 @@ def send_message_now(company: Company, message_id: int) -> Message:
     now = timezone.now()
     updated = Message.objects.filter(
         pk=message.pk, status__in=[MessageStatus.SCHEDULED, MessageStatus.FAILED]
-    ).update(status=MessageStatus.SCHEDULED, send_at=now, enqueued_at=None, updated_at=now)
+    ).update(status=MessageStatus.SCHEDULED, send_at=now, updated_at=now)
     if not updated:
         raise ValidationError(_("このメールは今すぐ送信できません(現在の状態: %(status)s)。")
                               % {"status": message.get_status_display()})
-    enqueue_on_commit([message.pk])
+    request_delivery_on_commit()
     message.refresh_from_db()
     return message
 
@@ -154,45 +154,33 @@ def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name
         },
     )
     if message.status == MessageStatus.SCHEDULED:
-        enqueue_on_commit([message.pk])
+        request_delivery_on_commit()
     return message
 
 
 # --- queueing --------------------------------------------------------------------------------------
 
-def enqueue_on_commit(message_ids: list[int]) -> None:
-    transaction.on_commit(lambda: enqueue_delivery(message_ids))
+def request_delivery_on_commit() -> None:
+    """Once this transaction commits, make sure a worker will look for due mail."""
+    from tsunagu.messaging.tasks import request_delivery
+
+    transaction.on_commit(request_delivery)
 
 
-def enqueue_delivery(message_ids: list[int]) -> None:
-    from tsunagu.messaging.tasks import deliver_messages_task
+def sweep_outbox() -> int:
+    """The scheduler's tick: our table, not the queue, is the truth. Rows whose worker died mid-send are
+    due again after the lease; if anything is due, a worker is asked to deliver it. Returns the due count."""
+    from tsunagu.messaging.tasks import request_delivery
 
-    Message.objects.filter(pk__in=message_ids).update(enqueued_at=timezone.now())
-    deliver_messages_task(list(message_ids))
-
-
-def forget_queue_handoffs() -> int:
-    """At scheduler start: whatever was handed to the queue before may be lost with it, so hand it out again.
-    A row handed out twice is still claimed by one worker only."""
-    return Message.objects.filter(status=MessageStatus.SCHEDULED, enqueued_at__isnull=False).update(enqueued_at=None)
-
-
-def enqueue_due_messages(*, batch_size: int = 100, limit: int = 20000) -> int:
-    """The scheduler's sweep: hand every due row to the queue. Our table, not the queue, is the truth."""
     now = timezone.now()
     Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=now - SENDING_LEASE).update(
-        status=MessageStatus.SCHEDULED, claim_token="", enqueued_at=None,
+        status=MessageStatus.SCHEDULED, claim_token="",
         last_error=_("送信中に処理が中断されたため、再送信します。"),
     )
-    due = list(
-        Message.objects.filter(status=MessageStatus.SCHEDULED, send_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
-        .order_by("send_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for start in range(0, len(due), batch_size):
-        enqueue_delivery(due[start:start + batch_size])
-    return len(due)
+    due = Message.objects.filter(status=MessageStatus.SCHEDULED, send_at__lte=now).count()
+    if due:
+        request_delivery()
+    return due
 
 
 # --- delivery --------------------------------------------------------------------------------------
@@ -212,28 +200,38 @@ class PermanentFailure(Exception):
     pass
 
 
-def claim_messages(message_ids: list[int]) -> list[Message]:
-    """Atomically take due rows for this worker; a row is claimed by one worker only."""
+def claim_due_messages(*, batch_size: int = DELIVERY_BATCH) -> list[Message]:
+    """Atomically take up to batch_size due rows for this worker; a row is claimed by one worker only
+    (the UPDATE re-checks the status, so two workers racing for a row cannot both get it)."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    Message.objects.filter(pk__in=message_ids, status=MessageStatus.SCHEDULED, send_at__lte=now).update(
-        status=MessageStatus.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
-    )
+    due = Message.objects.filter(status=MessageStatus.SCHEDULED, send_at__lte=now)
+    candidates = list(due.order_by("send_at").values_list("pk", flat=True)[:batch_size])
+    if not candidates:
+        return []
+    due.filter(pk__in=candidates).update(status=MessageStatus.SENDING, claim_token=token, claimed_at=now,
+                                         attempts=F("attempts") + 1, updated_at=now)
     return list(
         Message.objects.filter(claim_token=token, status=MessageStatus.SENDING)
-        .select_related("company", "template", "application__job", "application__candidate")
-        .order_by("pk")
+        .select_related("company", "application__job", "application__candidate")
+        .order_by("send_at", "pk")
     )
 
 
-def deliver_messages(message_ids: list[int]) -> DeliveryReport:
-    """Render and send the claimed messages over one reused connection; record each outcome."""
+def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH) -> DeliveryReport:
+    """Send one batch of due mail over one reused connection and record each outcome. When the batch
+    is full, more is probably due: another worker is asked to start on it meanwhile."""
+    from tsunagu.messaging.tasks import request_delivery
+
     report = DeliveryReport()
-    messages = claim_messages(message_ids)
+    messages = claim_due_messages(batch_size=batch_size)
     if not messages:
         return report
+    if len(messages) == batch_size:
+        request_delivery()
     connection = get_connection()
     templates: dict[tuple[int, str], MessageTemplate] = {}
+    sent: list[Message] = []
     try:
         for message in messages:
             try:
@@ -253,13 +251,15 @@ def deliver_messages(message_ids: list[int]) -> DeliveryReport:
                     _mark_retry(message, str(exc))
                     report.retrying.append(message.pk)
             else:
-                _mark_sent(message)
+                sent.append(message)
                 report.sent.append(message.pk)
+                # Recorded in small groups: few writes, and a crash re-sends at most one group.
+                if len(sent) >= MARK_SENT_EVERY:
+                    _mark_sent(sent)
+                    sent = []
     finally:
-        try:
-            connection.close()
-        except (OSError, smtplib.SMTPException):
-            pass
+        _mark_sent(sent)
+        _close_quietly(connection)
     return report
 
 
@@ -308,20 +308,21 @@ def build_email(message: Message, template_cache: dict | None = None) -> NoticeE
     except rendering.RenderError as exc:
         raise PermanentFailure(_("テンプレートを表示できません: %(reason)s") % {"reason": exc}) from exc
     message.template = template
-    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+    message.subject, message.body_text = rendered.subject, rendered.text
     if not message.message_id:
         domain = company.from_email.rsplit("@", 1)[-1]
         message.message_id = make_msgid(idstring=f"tsunagu.{message.pk}", domain=domain)
-    email = NoticeEmail(
+    return NoticeEmail(
         subject=rendered.subject,
-        body=rendered.text,
-        from_email=str(Address(display_name=company.display_sender_name, addr_spec=company.from_email)),
-        to=[str(Address(display_name=message.to_name, addr_spec=message.to_email))],
-        reply_to=[company.reply_to] if company.reply_to else None,
-        headers={"Message-ID": message.message_id},
+        text=rendered.text,
+        html=rendered.html,
+        from_name=company.display_sender_name,
+        from_email=company.from_email,
+        to_name=message.to_name,
+        to_email=message.to_email,
+        reply_to=company.reply_to,
+        message_id=message.message_id,
     )
-    email.attach_alternative(rendered.html, "text/html")
-    return email
 
 
 def message_context(message: Message) -> dict:
@@ -343,7 +344,7 @@ def message_context(message: Message) -> dict:
             job_title=application.job.title,
             stage=application.stage_raw or application.get_stage_display(),
             rejected_date=f"{decided.year}年{decided.month}月{decided.day}日",
-            referral_url=settings.BASE_URL + reverse("relay:landing", args=[referral_token(message.pk)]),
+            referral_url=settings.BASE_URL + _landing_path(referral_token(message.pk)),
         )
     elif message.kind == MessageKind.VERIFICATION:
         context.update(
@@ -351,6 +352,16 @@ def message_context(message: Message) -> dict:
             expires_days=VERIFICATION_DAYS,
         )
     return context
+
+
+@lru_cache(maxsize=1)
+def _landing_prefix() -> str:
+    # reverse() is costly per message in bulk delivery; the link is this prefix plus the token.
+    return reverse("relay:landing", args=["TOKEN"])[: -len("TOKEN")]
+
+
+def _landing_path(token: str) -> str:
+    return _landing_prefix() + token
 
 
 def preview(company: Company, kind: str, *, subject: str, body_text: str,
@@ -373,13 +384,28 @@ def _zone(company: Company):
     return ZoneInfo(company.time_zone)
 
 
-def _mark_sent(message: Message) -> None:
+def _mark_sent(messages: list[Message]) -> None:
+    """Record a group of sent messages in one statement.
+
+    Raw SQL on a measured hot path: Django's bulk_update builds a CASE expression per field and row, which
+    cost more CPU than rendering and sending the mail. The statement is plain SQL for SQLite and PostgreSQL.
+    """
+    if not messages:
+        return
     now = timezone.now()
-    Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENT, sent_at=now, template=message.template, subject=message.subject,
-        body_text=message.body_text, body_html=message.body_html, message_id=message.message_id,
-        last_error="", claim_token="", updated_at=now,
+    fields = {f.name: f.column for f in Message._meta.concrete_fields}
+    sql = (
+        f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET "
+        f"{fields['status']} = %s, {fields['sent_at']} = %s, {fields['template']} = %s, {fields['subject']} = %s, "
+        f"{fields['body_text']} = %s, {fields['message_id']} = %s, {fields['last_error']} = '', "
+        f"{fields['claim_token']} = '', {fields['updated_at']} = %s WHERE {fields['id']} = %s"
     )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, [
+            (MessageStatus.SENT, now, message.template_id, message.subject, message.body_text, message.message_id,
+             now, message.pk)
+            for message in messages
+        ])
 
 
 def _mark_retry(message: Message, error: str) -> None:
@@ -387,7 +413,7 @@ def _mark_retry(message: Message, error: str) -> None:
     backoff = timedelta(minutes=min(2 ** (message.attempts - 1), 60))
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.SCHEDULED, send_at=now + backoff, last_error=error[:2000], claim_token="",
-        enqueued_at=None, message_id=message.message_id, updated_at=now,
+        message_id=message.message_id, updated_at=now,
     )
     logger.warning("message %s: temporary failure, retry in %s: %s", message.pk, backoff, error)
 
@@ -396,6 +422,6 @@ def _mark_failed(message: Message, error: str) -> None:
     now = timezone.now()
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.FAILED, last_error=error[:2000], claim_token="", message_id=message.message_id,
-        subject=message.subject, body_text=message.body_text, body_html=message.body_html, updated_at=now,
+        subject=message.subject, body_text=message.body_text, updated_at=now,
     )
     logger.error("message %s failed: %s", message.pk, error)

@@ -38,11 +38,11 @@ def message_detail(request, message_id: int):
     )
     content, render_error = None, None
     if message.body_text:
-        content = rendering.Rendered(message.subject, message.body_text, message.body_html)
+        content = rendering.Rendered(message.subject, message.body_text, "")
     else:
         try:
             email = actions.build_email(message)
-            content = rendering.Rendered(email.subject, email.body, email.alternatives[0][0])
+            content = rendering.Rendered(email.subject, email.body, email.html)
         except actions.PermanentFailure as exc:
             render_error = str(exc)
     captured = CapturedMail.objects.filter(message_id=message.message_id).first() if message.message_id else None

@@ -44,7 +44,7 @@ def test_capture_mode_banner_says_nothing_is_really_sent(login, two_companies, s
     client = login(mine)
     settings.EMAIL_BACKEND = "tsunagu.messaging.backends.CaptureEmailBackend"
     assert "キャプチャモードです" in client.get("/console/").content.decode()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
     assert "キャプチャモードです" not in client.get("/console/").content.decode()
 
 

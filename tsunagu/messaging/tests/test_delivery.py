@@ -66,7 +66,7 @@ def test_temporary_failure_is_retried_later_and_then_delivered(api, smtp_setting
 
     smtp_settings.respond = None
     Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
-    assert actions.enqueue_due_messages() == 1
+    assert actions.sweep_outbox() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert message.attempts == 2
@@ -86,7 +86,7 @@ def test_permanent_failure_marks_failed_with_the_servers_reason(api, smtp_settin
 def test_smtp_server_down_delays_but_never_drops(api, settings, django_capture_on_commit_callbacks):
     from tsunagu.conftest import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     reject(api, django_capture_on_commit_callbacks)
     message = Message.objects.get()
@@ -100,7 +100,7 @@ def test_gives_up_after_the_last_attempt(api, smtp_settings, django_capture_on_c
     message = Message.objects.get()
     Message.objects.filter(pk=message.pk).update(attempts=actions.MAX_ATTEMPTS - 1,
                                                  send_at=timezone.now() - timedelta(seconds=1))
-    actions.enqueue_due_messages()
+    actions.sweep_outbox()
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert "421" in message.last_error
@@ -114,8 +114,8 @@ def test_a_message_is_claimed_once_however_often_it_is_queued(api, smtp_settings
     ApiClient(key).post("/api/v1/applications", application_body())
     message = Message.objects.get()
     Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
-    first = actions.deliver_messages([message.pk])
-    second = actions.deliver_messages([message.pk])
+    first = actions.deliver_due_messages()
+    second = actions.deliver_due_messages()
     assert first.sent == [message.pk] and second.sent == []
     assert len(smtp_settings.wait_for(1)) == 1
 
@@ -131,7 +131,7 @@ def test_a_worker_killed_mid_send_loses_nothing(api, smtp_settings, make_company
         status=MessageStatus.SENDING, claimed_at=timezone.now() - actions.SENDING_LEASE - timedelta(seconds=1),
         send_at=timezone.now() - timedelta(minutes=10), claim_token="dead-worker",
     )
-    assert actions.enqueue_due_messages() == 1
+    assert actions.sweep_outbox() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(smtp_settings.wait_for(1)) == 1
@@ -145,8 +145,8 @@ def test_cancelled_before_send_time_is_never_sent(api, smtp_settings, make_compa
     client.post("/api/v1/applications", application_body())
     client.post("/api/v1/applications", application_body(status="active"))
     Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
-    assert actions.enqueue_due_messages() == 0
-    assert actions.deliver_messages(list(Message.objects.values_list("pk", flat=True))).sent == []
+    assert actions.sweep_outbox() == 0
+    assert actions.deliver_due_messages().sent == []
     assert smtp_settings.received == []
 
 
@@ -175,3 +175,23 @@ def test_capture_mode_stores_the_mail_without_sending(api, settings, django_capt
     captured = CapturedMail.objects.get()
     assert captured.message_id == message.message_id
     assert "yoshiko@example.jp" in captured.to
+
+
+def test_a_burst_wakes_one_worker_not_one_per_notice(monkeypatch):
+    from huey.contrib.djhuey import HUEY
+
+    from tsunagu.messaging import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks, "deliver_due_messages_task", lambda: calls.append(1))
+    HUEY.get(tasks._WAKE_KEY)  # start clean
+    for _ in range(50):
+        tasks.request_delivery()
+    assert len(calls) == 1
+    HUEY.get(tasks._WAKE_KEY)  # what the task does when a worker starts it
+    tasks.request_delivery()
+    assert len(calls) == 2
+    # A marker left behind by a lost task does not block delivery for long.
+    HUEY.put(tasks._WAKE_KEY, str(0.0))
+    tasks.request_delivery()
+    assert len(calls) == 3

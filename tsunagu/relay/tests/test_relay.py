@@ -79,7 +79,8 @@ def test_double_opt_in_then_exactly_one_credit(client, api, company, django_capt
     response = register(client, link_path(message), django_capture_on_commit_callbacks)
     assert response.status_code == 302
     [verification] = mail.outbox
-    assert verification.to == ["髙橋 𠮷子 <yoshiko@example.jp>"]
+    assert verification.to == ["yoshiko@example.jp"]
+    assert verification.message()["To"].encode() and verification.to_name == "髙橋 𠮷子"
     assert ledger_summary(company).credits == 0  # nothing counts before verification
 
     path = verify_path(verification)
