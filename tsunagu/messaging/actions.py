@@ -234,6 +234,10 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH) -> DeliveryReport:
     sent: list[Message] = []
     try:
         for message in messages:
+            if message.kind == MessageKind.REJECTION and message.application.status != "rejected":
+                # Belt and braces: an undo that raced with the claim still stops the notice.
+                _mark_cancelled(message, f"application {message.application.status}")
+                continue
             try:
                 try:
                     email = build_email(message, templates)
@@ -406,6 +410,13 @@ def _mark_sent(messages: list[Message]) -> None:
              now, message.pk)
             for message in messages
         ])
+
+
+def _mark_cancelled(message: Message, reason: str) -> None:
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200], claim_token="", updated_at=now
+    )
 
 
 def _mark_retry(message: Message, error: str) -> None:

@@ -195,3 +195,18 @@ def test_a_burst_wakes_one_worker_not_one_per_notice(monkeypatch):
     HUEY.put(tasks._WAKE_KEY, str(0.0))
     tasks.request_delivery()
     assert len(calls) == 3
+
+
+def test_an_undo_that_races_with_the_claim_still_stops_the_notice(smtp_settings, make_company):
+    from tsunagu.conftest import ApiClient
+    from tsunagu.talent.models import Application
+
+    _company, key = make_company(slug="slow", delay_minutes=60)
+    ApiClient(key).post("/api/v1/applications", application_body())
+    Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
+    # The status changed without the cancel reaching the outbox (e.g. it committed after the claim).
+    Application.objects.update(status="active")
+    actions.deliver_due_messages()
+    message = Message.objects.get()
+    assert message.status == MessageStatus.CANCELLED
+    assert smtp_settings.received == []
