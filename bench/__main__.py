@@ -1,4 +1,4 @@
-"""`python -m bench [latency] [throughput] [--rejections N] [--notices N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -14,12 +14,13 @@ import sys
 import time
 import traceback
 
-from bench import latency, throughput
+from bench import csv_import, latency, throughput
 from bench.harness import BenchError, database_kind, verdict
 
 BENCHMARKS = {
     "latency": lambda options: latency.run(options.rejections),
     "throughput": lambda options: throughput.run(options.notices),
+    "csv": lambda options: csv_import.run(options.csv_rows),
 }
 
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sequential rejections for the latency benchmark (default %(default)s)")
     parser.add_argument("--notices", type=int, default=throughput.NOTICES,
                         help="notices for the throughput benchmark (default %(default)s)")
+    parser.add_argument("--csv-rows", type=int, default=csv_import.ROWS,
+                        help="rows in the generated file for the csv benchmark (default %(default)s)")
     options = parser.parse_args(argv)
     names = options.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]

@@ -15,6 +15,8 @@ commands:
   demo [--if-new]              load a demo company and print a console login
   company create --name NAME --slug SLUG [--delay-minutes N] [--send-window business|always]
   user create --company SLUG --email E --password P [--role admin|recruiter|viewer]
+  ats add --company SLUG --kind greenhouse|lever|ashby|workable|generic --secret S [--api-key K]
+  import-csv --company SLUG FILE [--dry-run] [--json]
   manage COMMAND ...           any Django management command (migrate, createsuperuser, ...)
 
 Run `tsunagu COMMAND --help` for a command's options.

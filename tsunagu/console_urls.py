@@ -5,6 +5,7 @@ from django.urls import path
 
 from tsunagu.analytics import views as analytics
 from tsunagu.companies import views as companies
+from tsunagu.intake import views as intake
 from tsunagu.messaging import views as messaging
 from tsunagu.relay import views as relay
 from tsunagu.talent import views as talent
@@ -27,6 +28,12 @@ urlpatterns = [
     path("templates/<str:kind>/preview/", messaging.template_preview, name="template_preview"),
     path("candidates/", talent.candidates, name="candidates"),
     path("candidates/<int:candidate_id>/", talent.candidate_detail, name="candidate"),
+    path("imports/", intake.imports, name="imports"),
+    path("imports/<int:job_id>/", intake.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/progress/", intake.import_progress, name="import_progress"),
+    path("connections/", intake.connections, name="connections"),
+    path("connections/<int:connection_id>/", intake.connection_detail, name="connection"),
+    path("connections/<int:connection_id>/test/", intake.connection_test, name="connection_test"),
     path("ledger/", relay.ledger, name="ledger"),
     path("operator/", relay.operator, name="operator"),
     path("operator/<slug:slug>/redeem/", relay.operator_redeem, name="operator_redeem"),

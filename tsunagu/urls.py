@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from tsunagu.api import api
+from tsunagu.intake import endpoints as webhook_endpoint
 
 
 def health(request):
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("console/", include("tsunagu.console_urls")),
     path("r/", include("tsunagu.relay.urls")),
+    path("hooks/<str:kind>/<str:token>", webhook_endpoint.receive, name="webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

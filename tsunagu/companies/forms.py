@@ -18,7 +18,8 @@ class CompanySettingsForm(forms.ModelForm):
         model = Company
         fields = [
             "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
-            "send_window", "business_hour_start", "business_hour_end", "referral_ratio", "privacy_policy",
+            "send_window", "business_hour_start", "business_hour_end", "combine_rejections_minutes", "referral_ratio",
+            "privacy_policy",
             "retention_days",
         ]
         widgets = {"signature": forms.Textarea(attrs={"rows": 3}), "privacy_policy": forms.Textarea(attrs={"rows": 3})}

@@ -41,6 +41,10 @@ class Company(models.Model):
     referral_ratio = models.PositiveSmallIntegerField(
         _("無料紹介枠1つに必要な登録数"), default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
+    combine_rejections_minutes = models.PositiveIntegerField(
+        _("同じ人の不採用をまとめる時間(分)"), default=60, validators=[MaxValueValidator(60 * 24 * 7)],
+        help_text=_("この時間内に同じ人を複数の求人で不採用にしたとき、通知を1通にまとめて職種を並べます。0でまとめません。"),
+    )
     privacy_policy = models.TextField(_("プライバシーポリシー(本文またはURL)"), blank=True)
     retention_days = models.PositiveIntegerField(
         _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]

@@ -35,4 +35,6 @@ class IncomingApplicationEvent:
     event_id: str = ""
     # False for history (e.g. an old CSV export): record the rejection, send nothing.
     notify: bool = True
+    # Set when the connection maps the source's stage name onto one of Tsunagu's stages explicitly.
+    stage_code: int | None = None
     extra: dict = field(default_factory=dict)

@@ -35,6 +35,9 @@ class AtsConnection(models.Model):
     stage_mapping = models.JSONField(default=dict, blank=True)
     reason_mapping = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
+    # Requests refused for a bad signature are not stored; only counted, so HR can see a misconfigured secret.
+    refused_signatures = models.PositiveIntegerField(default=0)
+    last_refused_at = models.DateTimeField(null=True, blank=True)
     poll_cursor = models.CharField(max_length=200, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -74,10 +74,11 @@ def save_template(company: Company, kind: str, *, subject: str, body_text: str, 
 # --- planning --------------------------------------------------------------------------------------
 
 def plan_rejection_notice(application: Application) -> Message | None:
-    """Exactly one rejection notice per application: plan it, or re-plan one that was cancelled."""
+    """Exactly one rejection notice per application: plan it, or re-plan one that was cancelled. A person
+    rejected for several jobs within the company's window gets one notice naming the positions."""
     company = application.company
     candidate = application.candidate
-    if not candidate.email:
+    if not candidate.email or candidate.pk in candidates_hired_or_holding_offers([candidate.pk]):
         return None
     now = timezone.now()
     decided_at = application.rejected_at or now
@@ -94,23 +95,77 @@ def plan_rejection_notice(application: Application) -> Message | None:
             "send_at": send_at,
         },
     )
-    if not created and message.status == MessageStatus.CANCELLED:
-        message.status = MessageStatus.SCHEDULED
-        message.send_at = send_at
-        message.to_email, message.to_name = candidate.email, candidate.name
-        message.cancelled_at, message.cancel_reason = None, ""
-        message.save(update_fields=["status", "send_at", "to_email", "to_name", "cancelled_at", "cancel_reason",
-                                    "updated_at"])
-    if message.status == MessageStatus.SCHEDULED and message.send_at <= timezone.now():
+    if not created and message.status != MessageStatus.CANCELLED:
+        return message
+    primary = _pending_notice_to_join(application, decided_at)
+    if primary is not None:
+        # This rejection rides on the notice already waiting for the same person.
+        combined = [*primary.context.get("combined_applications", []), application.pk]
+        primary.context = {**primary.context, "combined_applications": sorted(set(combined))}
+        primary.save(update_fields=["context", "updated_at"])
+        _set_status(message, MessageStatus.CANCELLED, cancel_reason=f"combined into notice #{primary.pk}")
+        return primary
+    message.send_at = send_at
+    message.to_email, message.to_name = candidate.email, candidate.name
+    _set_status(message, MessageStatus.SCHEDULED)
+    if message.send_at <= timezone.now():
         request_delivery_on_commit()
     return message
 
 
+def _pending_notice_to_join(application: Application, decided_at) -> Message | None:
+    window = application.company.combine_rejections_minutes
+    if not window:
+        return None
+    return (
+        Message.objects.filter(
+            company=application.company, kind=MessageKind.REJECTION, status=MessageStatus.SCHEDULED,
+            application__candidate=application.candidate,
+            application__rejected_at__gte=decided_at - timedelta(minutes=window),
+            application__rejected_at__lte=decided_at + timedelta(minutes=window),
+        )
+        .exclude(application=application)
+        .order_by("send_at")
+        .first()
+    )
+
+
+def _set_status(message: Message, status: str, *, cancel_reason: str = "") -> None:
+    message.status = status
+    message.cancel_reason = cancel_reason
+    message.cancelled_at = timezone.now() if status == MessageStatus.CANCELLED else None
+    message.save(update_fields=["status", "send_at", "to_email", "to_name", "cancelled_at", "cancel_reason",
+                                "updated_at"])
+
+
+def candidates_hired_or_holding_offers(candidate_ids) -> set[int]:
+    """Nobody is sent a rejection while hired, or holding an offer, in the same company."""
+    from django.db.models import Q
+
+    from tsunagu.talent.stages import Stage
+
+    if not candidate_ids:
+        return set()
+    return set(
+        Application.objects.filter(candidate_id__in=set(candidate_ids))
+        .filter(Q(status="hired") | Q(status="active", stage=Stage.OFFER))
+        .values_list("candidate_id", flat=True)
+    )
+
+
 def cancel_pending_notices(application: Application, *, reason: str) -> int:
-    """Undo: cancel every notice for the application that has not started sending."""
-    return Message.objects.filter(application=application, status=MessageStatus.SCHEDULED).update(
+    """Undo: cancel every notice for the application that has not started sending. Rejections that had
+    been combined into a cancelled notice get a notice of their own again."""
+    pending = list(Message.objects.filter(application=application, status=MessageStatus.SCHEDULED))
+    cancelled = Message.objects.filter(pk__in=[m.pk for m in pending], status=MessageStatus.SCHEDULED).update(
         status=MessageStatus.CANCELLED, cancelled_at=timezone.now(), cancel_reason=reason[:200], updated_at=timezone.now()
     )
+    combined = [pk for m in pending for pk in m.context.get("combined_applications", [])]
+    if application.pk in combined:
+        combined.remove(application.pk)
+    for other in Application.objects.filter(pk__in=combined, status="rejected").select_related("company", "candidate"):
+        plan_rejection_notice(other)
+    return cancelled
 
 
 def cancel_message(company: Company, message_id: int, *, reason: str) -> Message:
@@ -232,11 +287,16 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH) -> DeliveryReport:
     connection = get_connection()
     templates: dict[tuple[int, str], MessageTemplate] = {}
     sent: list[Message] = []
+    with_offers = candidates_hired_or_holding_offers(
+        [m.application.candidate_id for m in messages if m.kind == MessageKind.REJECTION])
     try:
         for message in messages:
             if message.kind == MessageKind.REJECTION and message.application.status != "rejected":
                 # Belt and braces: an undo that raced with the claim still stops the notice.
                 _mark_cancelled(message, f"application {message.application.status}")
+                continue
+            if message.kind == MessageKind.REJECTION and message.application.candidate_id in with_offers:
+                _mark_cancelled(message, "the candidate is hired or holds an offer in this company")
                 continue
             try:
                 try:
@@ -344,8 +404,13 @@ def message_context(message: Message) -> dict:
 
         application = message.application
         decided = timezone.localtime(application.rejected_at or message.created_at, _zone(company))
+        titles = [application.job.title]
+        if message.context.get("combined_applications"):
+            titles += [title for title in Application.objects.filter(
+                pk__in=message.context["combined_applications"], status="rejected").order_by("pk")
+                .values_list("job__title", flat=True) if title not in titles]
         context.update(
-            job_title=application.job.title,
+            job_title="、".join(titles),
             stage=application.stage_raw or application.get_stage_display(),
             rejected_date=f"{decided.year}年{decided.month}月{decided.day}日",
             referral_url=settings.BASE_URL + _landing_path(referral_token(message.pk)),

@@ -210,3 +210,67 @@ def test_an_undo_that_races_with_the_claim_still_stops_the_notice(smtp_settings,
     message = Message.objects.get()
     assert message.status == MessageStatus.CANCELLED
     assert smtp_settings.received == []
+
+
+@pytest.mark.parametrize("other", [{"status": "hired"}, {"status": "active", "stage": "内定"}])
+def test_no_rejection_while_hired_or_holding_an_offer_in_the_same_company(api, smtp_settings, other,
+                                                                            django_capture_on_commit_callbacks):
+    api.post("/api/v1/applications", application_body(external_id="OTHER", job={"title": "営業"}, **other))
+    reject(api, django_capture_on_commit_callbacks)
+    assert smtp_settings.received == []
+    assert not Message.objects.filter(status=MessageStatus.SENT).exists()
+
+
+def test_an_offer_elsewhere_stops_a_notice_already_planned(api, make_company, smtp_settings,
+                                                           django_capture_on_commit_callbacks):
+    from tsunagu.conftest import ApiClient
+
+    _company, key = make_company(slug="slow", delay_minutes=60)
+    client = ApiClient(key)
+    client.post("/api/v1/applications", application_body())
+    client.post("/api/v1/applications", application_body(external_id="OTHER", status="active", stage="内定",
+                                                         job={"title": "営業"}))
+    Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
+    actions.deliver_due_messages()
+    assert Message.objects.get().status == MessageStatus.CANCELLED
+    assert smtp_settings.received == []
+
+
+def test_rejections_for_several_jobs_within_the_window_share_one_notice(make_company, smtp_settings,
+                                                                         django_capture_on_commit_callbacks):
+    from tsunagu.conftest import ApiClient, text_part
+
+    company, key = make_company(slug="combine", delay_minutes=30)
+    client = ApiClient(key)
+    client.post("/api/v1/applications", application_body(external_id="A-1"))
+    client.post("/api/v1/applications", application_body(external_id="A-2", job={"title": "データアナリスト"}))
+    assert Message.objects.filter(status=MessageStatus.SCHEDULED).count() == 1
+    assert "combined" in Message.objects.get(application__external_id="A-2").cancel_reason
+    Message.objects.filter(status=MessageStatus.SCHEDULED).update(send_at=timezone.now() - timedelta(seconds=1))
+    actions.deliver_due_messages()
+    [received] = smtp_settings.wait_for(1)
+    assert "「バックエンドエンジニア、データアナリスト」" in text_part(received["message"])
+
+
+def test_cancelling_the_shared_notice_gives_the_other_rejection_its_own(make_company):
+    from tsunagu.conftest import ApiClient
+
+    company, key = make_company(slug="combine", delay_minutes=30)
+    client = ApiClient(key)
+    client.post("/api/v1/applications", application_body(external_id="A-1"))
+    client.post("/api/v1/applications", application_body(external_id="A-2", job={"title": "データアナリスト"}))
+    client.post("/api/v1/applications", application_body(external_id="A-1", status="active"))
+    pending = Message.objects.get(status=MessageStatus.SCHEDULED)
+    assert pending.application.external_id == "A-2"
+
+
+def test_combining_can_be_switched_off(make_company):
+    from tsunagu.companies.actions import update_company_settings
+    from tsunagu.conftest import ApiClient
+
+    company, key = make_company(slug="separate", delay_minutes=30)
+    update_company_settings(company, combine_rejections_minutes=0)
+    client = ApiClient(key)
+    client.post("/api/v1/applications", application_body(external_id="A-1"))
+    client.post("/api/v1/applications", application_body(external_id="A-2", job={"title": "データアナリスト"}))
+    assert Message.objects.filter(status=MessageStatus.SCHEDULED).count() == 2

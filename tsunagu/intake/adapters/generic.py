@@ -1,0 +1,85 @@
+"""The generic format for in-house systems (documented in README.md and at /api/v1/docs).
+
+POST a JSON object `{"event_id": "...", "application": {...}}` where `application` is exactly the body of
+`POST /api/v1/applications`. Headers: `X-Tsunagu-Timestamp: <unix seconds>` and
+`X-Tsunagu-Signature: sha256=<hex>`, the HMAC-SHA256 with the connection's secret of
+`timestamp + "." + raw body`. Requests older than 5 minutes (or as far in the future) are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from django.utils import timezone
+from pydantic import ValidationError
+
+from tsunagu.intake.adapters.base import Adapter, Outcome, Parsed, hmac_sha256_hex, signatures_match
+from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+
+MAX_SKEW_SECONDS = 300
+
+
+class BadPayload(ValueError):
+    pass
+
+
+class Generic(Adapter):
+    kind = "generic"
+
+    def verify(self, connection, headers, body):
+        stamp = headers.get("X-Tsunagu-Timestamp") or ""
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
+            return False
+        scheme, _, signature = (headers.get("X-Tsunagu-Signature") or "").partition("=")
+        expected = hmac_sha256_hex(connection.secret, stamp.encode() + b"." + body)
+        return scheme == "sha256" and signatures_match(expected, signature)
+
+    def parse(self, connection, headers, payload, body):
+        from tsunagu.intake.api import ApplicationIn
+
+        if payload.get("type") == "ping":
+            return Parsed(event_id="", action="ping", relevant=False)
+        event_id = payload.get("event_id")
+        if not isinstance(event_id, str) or not event_id.strip():
+            raise BadPayload("event_id is required (a string that is the same on every retry)")
+        try:
+            application = ApplicationIn.model_validate(payload.get("application"))
+        except ValidationError as exc:
+            raise BadPayload("application: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from exc
+        return Parsed(event_id=event_id, action="application", relevant=True,
+                      application_id=application.external_id)
+
+    def events(self, connection, payload):
+        from tsunagu.intake.api import ApplicationIn
+
+        application = ApplicationIn.model_validate(payload["application"])
+        occurred = application.occurred_at or timezone.now()
+        if timezone.is_naive(occurred):
+            from zoneinfo import ZoneInfo
+
+            occurred = timezone.make_aware(occurred, ZoneInfo(connection.company.time_zone))
+        return Outcome(events=[IncomingApplicationEvent(
+            external_id=application.external_id,
+            candidate=CandidateData(**application.candidate.model_dump()),
+            job=JobData(**application.job.model_dump()),
+            status=application.status,
+            stage=application.stage,
+            rejection_reason=application.rejection_reason,
+            occurred_at=occurred,
+            source=self.kind,
+            notify=application.notify,
+        )])
+
+    def sample(self, connection):
+        payload = {"type": "ping", "event_id": f"tsunagu-test-{uuid.uuid4()}"}
+        body = json.dumps(payload).encode()
+        stamp = str(int(time.time()))
+        return ({"X-Tsunagu-Timestamp": stamp, "Content-Type": "application/json",
+                 "X-Tsunagu-Signature": "sha256=" + hmac_sha256_hex(connection.secret, stamp.encode() + b"." + body)},
+                body, payload)
+
+
+ADAPTER = Generic()

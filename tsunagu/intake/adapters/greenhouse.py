@@ -1,0 +1,83 @@
+"""Greenhouse: `Signature: sha256 <hex>` = HMAC-SHA256 of the raw body; `Greenhouse-Event-ID` per delivery."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tsunagu.intake.adapters.base import (
+    Adapter,
+    Outcome,
+    Parsed,
+    hmac_sha256_hex,
+    parse_time,
+    signatures_match,
+)
+from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+
+# Actions that carry an application whose status we follow; anything else (e.g. the ping sent when a
+# webhook is saved) is answered 200 and ignored.
+APPLICATION_ACTIONS = {
+    "reject_candidate", "unreject_candidate", "hire_candidate", "candidate_hired", "candidate_stage_change",
+    "application_updated", "new_candidate_application",
+}
+STATUS_BY_ACTION = {"reject_candidate": "rejected", "unreject_candidate": "active", "hire_candidate": "hired",
+                    "candidate_hired": "hired"}
+
+
+class Greenhouse(Adapter):
+    kind = "greenhouse"
+    sends_own_rejection_mail = True
+
+    def verify(self, connection, headers, body):
+        scheme, _, signature = (headers.get("Signature") or "").partition(" ")
+        return scheme == "sha256" and signatures_match(hmac_sha256_hex(connection.secret, body), signature)
+
+    def parse(self, connection, headers, payload, body):
+        action = str(payload.get("action", ""))
+        application = (payload.get("payload") or {}).get("application") or {}
+        return Parsed(
+            event_id=headers.get("Greenhouse-Event-ID", ""),
+            action=action,
+            relevant=action in APPLICATION_ACTIONS and bool(application.get("id")),
+            application_id=str(application.get("id", "")),
+        )
+
+    def events(self, connection, payload):
+        action = payload.get("action")
+        application = payload["payload"]["application"]
+        candidate = application.get("candidate") or {}
+        if application.get("prospect"):
+            return Outcome(ignored="prospect: no notice")
+        status = STATUS_BY_ACTION.get(action) or {"rejected": "rejected", "hired": "hired"}.get(
+            application.get("status"), "active")
+        emails = [e.get("value") for e in candidate.get("email_addresses") or [] if e.get("value")]
+        if not emails:
+            return Outcome(ignored="no e-mail address")
+        phones = [p.get("value") for p in candidate.get("phone_numbers") or [] if p.get("value")]
+        jobs = application.get("jobs") or [{}]
+        name = " ".join(part for part in (candidate.get("last_name"), candidate.get("first_name")) if part)
+        reason = (application.get("rejection_reason") or {}).get("name", "") if status == "rejected" else ""
+        occurred = application.get("rejected_at") if status == "rejected" else application.get("last_activity_at")
+        return Outcome(events=[IncomingApplicationEvent(
+            external_id=str(application["id"]),
+            candidate=CandidateData(name=name or emails[0], email=emails[0], phone=phones[0] if phones else ""),
+            job=JobData(title=jobs[0].get("name") or "Greenhouse", external_id=str(jobs[0].get("id") or "")),
+            status=status,
+            stage=(application.get("current_stage") or {}).get("name", ""),
+            rejection_reason=reason,
+            occurred_at=parse_time(occurred),
+            source=self.kind,
+            # The candidate asked not to be e-mailed: recorded for the pool, no notice.
+            notify=candidate.get("can_email") is not False,
+        )])
+
+    def sample(self, connection):
+        payload = {"action": "ping", "payload": {"web_hook_id": 0, "message": "Tsunagu test event"}}
+        body = json.dumps(payload).encode()
+        headers = {"Signature": f"sha256 {hmac_sha256_hex(connection.secret, body)}",
+                   "Greenhouse-Event-ID": f"tsunagu-test-{uuid.uuid4()}", "Content-Type": "application/json"}
+        return headers, body, payload
+
+
+ADAPTER = Greenhouse()

@@ -1,0 +1,59 @@
+"""Workable: `X-Workable-Signature` = HMAC-SHA256 of the raw body, hex or base64."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+from tsunagu.intake.adapters.base import Adapter, Outcome, Parsed, parse_time, payload_hash
+from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+
+
+class Workable(Adapter):
+    kind = "workable"
+    sends_own_rejection_mail = True
+
+    def verify(self, connection, headers, body):
+        presented = (headers.get("X-Workable-Signature") or "").strip()
+        if not presented:
+            return False
+        digest = hmac.new(connection.secret.encode(), body, hashlib.sha256).digest()
+        return hmac.compare_digest(presented.lower(), digest.hex()) or hmac.compare_digest(
+            presented, base64.b64encode(digest).decode())
+
+    def parse(self, connection, headers, payload, body):
+        action = str(payload.get("event_type", ""))
+        data = payload.get("data") or {}
+        # Workable sends no delivery id: the body itself identifies a delivery (a retry repeats it).
+        return Parsed(event_id=str(payload.get("id") or payload_hash(body)), action=action,
+                      relevant=action == "candidate_moved" and bool(data.get("id")),
+                      application_id=str(data.get("id", "")))
+
+    def events(self, connection, payload):
+        data = payload["data"]
+        if not data.get("email"):
+            return Outcome(ignored="no e-mail address")
+        status = "rejected" if data.get("disqualified") else ("hired" if data.get("hired_at") else "active")
+        job = data.get("job") or {}
+        return Outcome(events=[IncomingApplicationEvent(
+            external_id=str(data["id"]),
+            candidate=CandidateData(name=data.get("name") or data["email"], email=data["email"],
+                                    phone=data.get("phone") or ""),
+            job=JobData(title=job.get("title") or "Workable", external_id=str(job.get("shortcode") or "")),
+            status=status,
+            stage=str(data.get("stage") or ""),
+            rejection_reason=str(data.get("disqualification_reason") or "") if status == "rejected" else "",
+            occurred_at=parse_time(data.get("updated_at") or payload.get("fired_at")),
+            source=self.kind,
+        )])
+
+    def sample(self, connection):
+        payload = {"event_type": "ping", "data": {"message": "Tsunagu test event"}}
+        body = json.dumps(payload).encode()
+        signature = hmac.new(connection.secret.encode(), body, hashlib.sha256).hexdigest()
+        return {"X-Workable-Signature": signature, "Content-Type": "application/json"}, body, payload
+
+
+ADAPTER = Workable()

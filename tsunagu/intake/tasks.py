@@ -1,0 +1,20 @@
+"""Queue tasks for intake: thin wrappers around intake actions."""
+
+from huey.contrib.djhuey import db_task
+
+from tsunagu.intake import actions
+
+
+@db_task(retries=0)
+def run_import_job_task(job_id: int):
+    # No retries: a failure is recorded on the ImportJob for HR to see; re-running is re-uploading.
+    actions.run_import_job(job_id)
+
+
+@db_task(retries=6, retry_delay=60)
+def process_delivery_task(delivery_id: int):
+    # Webhook deliveries (see intake/webhooks.py). RetryLater (e.g. Lever's API unreachable) propagates
+    # so Huey retries; the delivery stays queued meanwhile.
+    from tsunagu.intake import webhooks
+
+    webhooks.process_delivery(delivery_id)

@@ -1,0 +1,136 @@
+"""Console pages of the intake app: ATS connections (URL, secret, test event, mappings, deliveries) and
+CSV imports (upload, past imports, one import's live progress)."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from tsunagu.companies.console import company_view
+from tsunagu.intake import actions, webhooks
+from tsunagu.intake.adapters import adapter_for
+from tsunagu.intake.models import AtsConnection, ImportJob, ImportStatus
+from tsunagu.talent.stages import Stage
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSVファイル"),
+                           help_text=_("Excel の CSV(Shift_JIS)または UTF-8。1 行目は見出し行です。"))
+    dry_run = forms.BooleanField(label=_("ドライラン(検証だけして、何も変更しない)"), required=False)
+    send_notices = forms.BooleanField(
+        label=_("このファイルの不採用者に不採用通知を送る"), required=False,
+        help_text=_("オフのとき、過去の不採用は通知を送らずにタレントプールに記録されます。"),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("ファイルが大きすぎます(200MB まで)。"))
+        return upload
+
+
+@company_view(edit=True)
+def imports(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = actions.start_import_job(
+            request.company, form.cleaned_data["file"], request.user,
+            dry_run=form.cleaned_data["dry_run"], send_notices=form.cleaned_data["send_notices"],
+        )
+        return redirect("console:import_detail", job_id=job.pk)
+    jobs = ImportJob.objects.filter(company=request.company).select_related("created_by")[:50]
+    return render(request, "intake/imports.html", {"form": form, "jobs": jobs})
+
+
+@company_view()
+def import_detail(request, job_id: int):
+    return render(request, "intake/import_detail.html", _progress_context(request, job_id))
+
+
+@company_view()
+def import_progress(request, job_id: int):
+    """The part of the detail page htmx polls every second while the import is queued or running."""
+    return render(request, "intake/_import_progress.html", _progress_context(request, job_id))
+
+
+def _progress_context(request, job_id: int) -> dict:
+    job = get_object_or_404(ImportJob, company=request.company, pk=job_id)
+    running = job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+    percent = min(100, 100 * job.processed_rows // job.total_rows) if job.total_rows else 0
+    return {"job": job, "running": running, "percent": percent}
+
+
+# --- ATS connections -------------------------------------------------------------------------------
+
+class ConnectionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("ATS"), choices=[(k.value, k.label) for k in webhooks.WEBHOOK_KINDS])
+    secret = forms.CharField(label=_("署名シークレット"), max_length=500,
+                             help_text=_("ATSのWebhook設定に入力するものと同じ値(Leverは署名トークン)"))
+    api_key = forms.CharField(label=_("APIキー(Leverのみ)"), max_length=500, required=False)
+    api_base_url = forms.URLField(label=_("APIのベースURL(通常は空欄)"), required=False, assume_scheme="https")
+
+
+class MappingForm(forms.Form):
+    stage_mapping = forms.CharField(label=_("選考ステップの対応"), required=False,
+                                    widget=forms.Textarea(attrs={"rows": 6}))
+    reason_mapping = forms.CharField(label=_("不採用理由の対応"), required=False,
+                                     widget=forms.Textarea(attrs={"rows": 6}))
+
+
+@company_view(admin=True)
+def connections(request):
+    form = ConnectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = webhooks.add_connection(request.company, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, gettext("連携を追加しました。表示されたURLをATSのWebhook設定に貼り付けてください。"))
+            return redirect("console:connection", connection_id=connection.pk)
+    rows = AtsConnection.objects.filter(company=request.company).order_by("-created_at")
+    return render(request, "intake/connections.html", {"form": form, "connections": rows})
+
+
+@company_view(admin=True)
+def connection_detail(request, connection_id: int):
+    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id)
+    initial = {
+        "stage_mapping": "\n".join(f"{k} = {Stage(v).label}" for k, v in connection.stage_mapping.items()),
+        "reason_mapping": "\n".join(f"{k} = {v}" for k, v in connection.reason_mapping.items()),
+    }
+    form = MappingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            webhooks.update_mappings(
+                connection,
+                stage_mapping=webhooks.parse_mapping_lines(form.cleaned_data["stage_mapping"], stages=True),
+                reason_mapping=webhooks.parse_mapping_lines(form.cleaned_data["reason_mapping"], stages=False),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, gettext("対応表を保存しました。"))
+            return redirect("console:connection", connection_id=connection.pk)
+    return render(request, "intake/connection_detail.html", {
+        "connection": connection, "form": form, "adapter": adapter_for(connection.kind),
+        "deliveries": connection.deliveries.select_related("message")[:50],
+        "stages": [stage.label for stage in Stage if stage != Stage.UNKNOWN],
+    })
+
+
+@require_POST
+@company_view(admin=True)
+def connection_test(request, connection_id: int):
+    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id)
+    receipt = webhooks.send_test_event(connection)
+    if receipt.status_code == 200:
+        messages.success(request, gettext("テストイベントを受信し、署名を確認できました。"))
+    else:
+        messages.error(request, gettext("テストイベントが拒否されました: %(detail)s") % {"detail": receipt.detail})
+    return redirect("console:connection", connection_id=connection.pk)

@@ -1,0 +1,166 @@
+"""Actions for ATS connections and their webhook deliveries (receive fast, process in the worker)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tsunagu.companies.models import Company
+from tsunagu.intake.adapters import adapter_for
+from tsunagu.intake.adapters.generic import BadPayload
+from tsunagu.intake.models import AtsConnection, AtsKind, DeliveryStatus, WebhookDelivery
+from tsunagu.talent.stages import Stage
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_KINDS = [AtsKind.GREENHOUSE, AtsKind.LEVER, AtsKind.ASHBY, AtsKind.WORKABLE, AtsKind.GENERIC]
+
+
+def add_connection(company: Company, *, kind: str, secret: str, api_key: str = "",
+                   api_base_url: str = "") -> AtsConnection:
+    if kind not in WEBHOOK_KINDS:
+        raise ValidationError({"kind": _("対応していない種類です: %(kind)s") % {"kind": kind}})
+    if len(secret or "") < 8:
+        raise ValidationError({"secret": _("署名シークレットは8文字以上にしてください。")})
+    if kind == AtsKind.LEVER and not api_key:
+        raise ValidationError({"api_key": _("Lever には API キーが必要です(アーカイブ理由と候補者情報の取得に使います)。")})
+    connection = AtsConnection(company=company, kind=kind, secret=secret, api_key=api_key, api_base_url=api_base_url)
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+def update_mappings(connection: AtsConnection, *, stage_mapping: dict, reason_mapping: dict) -> AtsConnection:
+    valid_stages = {str(stage.value) for stage in Stage}
+    bad = [name for name, value in stage_mapping.items() if str(value) not in valid_stages]
+    if bad:
+        raise ValidationError(_("選考ステップの対応が正しくありません: %(names)s") % {"names": ", ".join(bad)})
+    connection.stage_mapping = {str(k).strip(): int(v) for k, v in stage_mapping.items() if str(k).strip()}
+    connection.reason_mapping = {str(k).strip(): str(v).strip() for k, v in reason_mapping.items()
+                                 if str(k).strip() and str(v).strip()}
+    connection.save(update_fields=["stage_mapping", "reason_mapping"])
+    return connection
+
+
+@dataclass
+class Receipt:
+    status_code: int
+    detail: str
+    delivery: WebhookDelivery | None = None
+
+
+def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt:
+    """The webhook request's whole job: verify, de-duplicate, one insert, queue the rest."""
+    adapter = adapter_for(connection.kind)
+    if not adapter.verify(connection, headers, body):
+        # Nothing of an unverified request is stored: a log line and a counter HR sees.
+        logger.warning("webhook %s/%s: signature check failed", connection.kind, connection.pk)
+        AtsConnection.objects.filter(pk=connection.pk).update(refused_signatures=F("refused_signatures") + 1,
+                                                              last_refused_at=timezone.now())
+        return Receipt(401, "invalid signature")
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("not a JSON object")
+        parsed = adapter.parse(connection, headers, payload, body)
+    except BadPayload as exc:
+        return Receipt(400, str(exc))
+    except ValueError as exc:
+        return Receipt(400, f"malformed JSON: {exc}")
+    delivery = WebhookDelivery(
+        connection=connection, event_id=parsed.event_id[:200], action=parsed.action[:100],
+        application_external_id=parsed.application_id[:200],
+        payload=payload if parsed.relevant else {},
+        status=DeliveryStatus.QUEUED if parsed.relevant else DeliveryStatus.IGNORED,
+        outcome="" if parsed.relevant else _("対象外のイベント"),
+    )
+    try:
+        with transaction.atomic():
+            delivery.save()
+    except IntegrityError:
+        return Receipt(200, "duplicate delivery: already received")
+    if parsed.relevant:
+        from tsunagu.intake.tasks import process_delivery_task
+
+        transaction.on_commit(lambda: process_delivery_task(delivery.pk))
+    return Receipt(200, "queued" if parsed.relevant else "ignored", delivery)
+
+
+class RetryLater(Exception):
+    """Processing hit a passing problem (e.g. the vendor's API is down): the task is retried."""
+
+
+def process_delivery(delivery_id: int) -> WebhookDelivery:
+    """Turn a queued delivery into application events and apply them (the worker's part)."""
+    from tsunagu.intake.actions import record_application_event
+    from tsunagu.intake.adapters.lever import LeverApiError
+
+    delivery = WebhookDelivery.objects.select_related("connection__company").get(pk=delivery_id)
+    if delivery.status != DeliveryStatus.QUEUED:
+        return delivery
+    connection = delivery.connection
+    try:
+        outcome = adapter_for(connection.kind).events(connection, delivery.payload)
+    except LeverApiError as exc:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome=str(exc)[:300])
+        raise RetryLater(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a payload we cannot read is recorded for HR, not retried forever
+        logger.exception("webhook delivery %s could not be processed", delivery.pk)
+        return _finish(delivery, DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    if not outcome.events:
+        return _finish(delivery, DeliveryStatus.IGNORED, outcome.ignored)
+    results = []
+    message = None
+    for event in outcome.events:
+        result = record_application_event(connection.company, _mapped(connection, event, delivery))
+        results.append(result.outcome or "recorded")
+        message = result.application.messages.filter(kind="rejection").first() or message
+    return _finish(delivery, DeliveryStatus.PROCESSED, "; ".join(results), message)
+
+
+def _mapped(connection: AtsConnection, event, delivery: WebhookDelivery):
+    stage_code = connection.stage_mapping.get(event.stage)
+    reason = connection.reason_mapping.get(event.rejection_reason, event.rejection_reason)
+    event_id = delivery.event_id or f"delivery-{delivery.pk}"
+    return replace(event, rejection_reason=reason, event_id=event_id,
+                   stage_code=Stage(stage_code) if stage_code is not None else None)
+
+
+def _finish(delivery, status, outcome, message=None) -> WebhookDelivery:
+    delivery.status, delivery.outcome, delivery.message = status, (outcome or "")[:300], message
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["status", "outcome", "message", "processed_at"])
+    return delivery
+
+
+def parse_mapping_lines(text: str, *, stages: bool) -> dict:
+    """"ATS name = Tsunagu name" per line (the console's mapping editor). Stages accept Tsunagu's stage
+    labels (e.g. 最終面接) or codes; an unknown stage is refused with its line number."""
+    labels = {str(stage.label): stage.value for stage in Stage} | {str(stage.value): stage.value for stage in Stage}
+    mapping = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        source, separator, target = line.partition("=")
+        if not separator or not source.strip() or not target.strip():
+            raise ValidationError(_("%(line)d行目: 「連携元の名前 = Tsunaguの名前」の形で書いてください。") % {"line": number})
+        target = target.strip()
+        if stages:
+            if target not in labels:
+                raise ValidationError(_("%(line)d行目: 不明な選考ステップです: %(name)s") % {"line": number, "name": target})
+            target = labels[target]
+        mapping[source.strip()] = target
+    return mapping
+
+
+def send_test_event(connection: AtsConnection) -> Receipt:
+    """The console's "send a test event": a correctly signed harmless delivery through the real check."""
+    headers, body, _payload = adapter_for(connection.kind).sample(connection)
+    return receive_delivery(connection, headers, body)
