@@ -81,6 +81,24 @@ class ApplicationIn(Schema):
             raise ValueError("external_id must not be blank")
         return value.strip()
 
+    def to_event(self, company, *, source: str) -> IncomingApplicationEvent:
+        """The normalised event; a time without an offset is read in the company's time zone."""
+        occurred_at = self.occurred_at or timezone.now()
+        if timezone.is_naive(occurred_at):
+            occurred_at = timezone.make_aware(occurred_at, ZoneInfo(company.time_zone))
+        return IncomingApplicationEvent(
+            external_id=self.external_id,
+            candidate=CandidateData(**self.candidate.model_dump()),
+            job=JobData(**self.job.model_dump()),
+            status=self.status,
+            stage=self.stage,
+            rejection_reason=self.rejection_reason,
+            occurred_at=occurred_at,
+            source=source,
+            event_id=self.event_id,
+            notify=self.notify,
+        )
+
 
 @router.post("", response={200: ApplicationOut, 201: ApplicationOut},
              summary="Create or update an application (upsert by external_id)")
@@ -88,20 +106,5 @@ def upsert_application(request, payload: ApplicationIn):
     """Answers 201 when the application is new, 200 when it existed. A change to `rejected` plans the
     rejection notice (delay and send window of the company); a change back cancels it if not yet sent."""
     company = request.auth
-    occurred_at = payload.occurred_at or timezone.now()
-    if timezone.is_naive(occurred_at):
-        occurred_at = timezone.make_aware(occurred_at, ZoneInfo(company.time_zone))
-    event = IncomingApplicationEvent(
-        external_id=payload.external_id,
-        candidate=CandidateData(**payload.candidate.dict()),
-        job=JobData(**payload.job.dict()),
-        status=payload.status,
-        stage=payload.stage,
-        rejection_reason=payload.rejection_reason,
-        occurred_at=occurred_at,
-        source="api",
-        event_id=payload.event_id,
-        notify=payload.notify,
-    )
-    result = record_application_event(company, event)
+    result = record_application_event(company, payload.to_event(company, source="api"))
     return Status(201 if result.created else 200, application_out(result.application))

@@ -12,11 +12,9 @@ import json
 import time
 import uuid
 
-from django.utils import timezone
 from pydantic import ValidationError
 
 from tsunagu.intake.adapters.base import Adapter, Outcome, Parsed, hmac_sha256_hex, signatures_match
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
 
 MAX_SKEW_SECONDS = 300
 
@@ -56,22 +54,8 @@ class Generic(Adapter):
         from tsunagu.intake.api import ApplicationIn
 
         application = ApplicationIn.model_validate(payload["application"])
-        occurred = application.occurred_at or timezone.now()
-        if timezone.is_naive(occurred):
-            from zoneinfo import ZoneInfo
-
-            occurred = timezone.make_aware(occurred, ZoneInfo(connection.company.time_zone))
-        return Outcome(events=[IncomingApplicationEvent(
-            external_id=application.external_id,
-            candidate=CandidateData(**application.candidate.model_dump()),
-            job=JobData(**application.job.model_dump()),
-            status=application.status,
-            stage=application.stage,
-            rejection_reason=application.rejection_reason,
-            occurred_at=occurred,
-            source=self.kind,
-            notify=application.notify,
-        )])
+        # The delivery's event_id (set by the webhook layer) identifies the change, not the body's own.
+        return Outcome(events=[application.to_event(connection.company, source=self.kind)])
 
     def sample(self, connection):
         payload = {"type": "ping", "event_id": f"tsunagu-test-{uuid.uuid4()}"}
