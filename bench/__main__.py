@@ -1,4 +1,4 @@
-"""`python -m bench [latency] [throughput] [csv] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -14,13 +14,14 @@ import sys
 import time
 import traceback
 
-from bench import csv_import, latency, throughput
+from bench import csv_import, latency, throughput, webhook_ingest
 from bench.harness import BenchError, database_kind, verdict
 
 BENCHMARKS = {
     "latency": lambda options: latency.run(options.rejections),
     "throughput": lambda options: throughput.run(options.notices),
     "csv": lambda options: csv_import.run(options.csv_rows),
+    "webhooks": lambda options: webhook_ingest.run(),
 }
 
 
