@@ -1,0 +1,348 @@
+"""Benchmark (d): signed Greenhouse webhooks ingested per second, as a ratio to a bare Django view.
+
+`tsunagu serve` runs as users run it (web server, queue worker and scheduler in one process) with one
+company (delay 60 minutes, so no notice is sent during the run) and one Greenhouse connection made
+through the real CLI. The baseline is /healthz on the same server in the same run: a Django view that
+returns {"ok": true} and touches no database, so it measures the web server, WSGI and Django's request
+path. It is measured before the webhooks and again after the worker has drained them; the ratio uses
+the mean. The system is the same load shape (same client threads, keep-alive connections, same
+duration) POSTing signed `reject_candidate` events, each with its own application id and
+Greenhouse-Event-ID, to the connection's webhook URL. Bodies are built and signed before the clock
+starts. Afterwards the database must hold exactly one WebhookDelivery per 200 answer; how many the
+worker processed within a bounded wait is printed for information.
+
+No target is set for the ratio; the figures are printed only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import math
+import multiprocessing
+import secrets
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from bench.harness import (
+    HOST,
+    BenchEnvironment,
+    BenchError,
+    Service,
+    bench_environment,
+    free_port,
+    last_json_line,
+    percentile,
+    run_tsunagu,
+    say,
+    section,
+    wait_for_http_ok,
+)
+
+THREADS = 8  # concurrent client connections, each keep-alive
+DURATION = 10.0  # seconds per measured phase
+# Pre-built webhook requests per thread: the phase stops early (and says so) if a thread runs out. At
+# 4,000 per thread the server would have to ingest over 3,000 events/s for 10 s to exhaust them.
+WEBHOOKS_PER_THREAD = 4_000
+WARMUP_REQUESTS = 50  # per kind, sequential, not timed (first-request imports, connection set-up)
+HTTP_TIMEOUT = 30.0
+PROCESS_TIMEOUT = 90.0  # bounded wait for the worker to process the stored deliveries
+SECRET = "bench-greenhouse-" + secrets.token_hex(8)
+NOW = "2026-11-20T03:00:00.000Z"
+
+
+# --- requests (built in the load-generator process, before its clock starts) ------------------------
+
+def greenhouse_body(application_id: int) -> bytes:
+    """A Greenhouse `reject_candidate` event as their documentation shows it (cf. intake/tests/webhook_samples.py)."""
+    payload = {
+        "action": "reject_candidate",
+        "payload": {"application": {
+            "id": application_id, "rejected_at": NOW, "prospect": False, "status": "rejected",
+            "applied_at": "2026-11-01T12:03:02.728Z", "last_activity_at": NOW,
+            "current_stage": {"id": 1073533, "name": "Face to Face"},
+            "rejection_reason": {"id": 9504, "name": "Lacking skill(s)/qualification(s)",
+                                 "type": {"id": 1, "name": "We rejected them"}},
+            "candidate": {
+                "id": 60_000_000 + application_id, "first_name": "花子", "last_name": "佐藤", "can_email": True,
+                "phone_numbers": [{"value": "090-1111-2222", "type": "mobile"}],
+                "email_addresses": [{"value": f"gh{application_id}@example.jp", "type": "personal"}],
+            },
+            "jobs": [{"id": 274075, "name": "データサイエンティスト"}],
+        }},
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def signed_webhook(secret: str, application_id: int) -> tuple[bytes, dict[str, str]]:
+    """Body and headers exactly as Greenhouse signs them: `Signature: sha256 <hex HMAC-SHA256 of the body>`."""
+    body = greenhouse_body(application_id)
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "Signature": f"sha256 {signature}",
+                  "Greenhouse-Event-ID": f"bench-event-{application_id}"}
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What one phase sends; picklable, so the load-generator process builds the requests itself."""
+
+    port: int
+    path: str
+    kind: str  # "healthz" or "webhook"
+    threads: int = THREADS
+    duration: float = DURATION
+    first_application_id: int = 0  # webhook ids: first + thread * per_thread + n
+    per_thread: int = WEBHOOKS_PER_THREAD
+    secret: str = SECRET
+
+    def requests_for(self, thread: int) -> list[tuple[str, bytes | None, dict[str, str]]]:
+        if self.kind == "healthz":
+            return []  # endless GETs; nothing to pre-build
+        start = self.first_application_id + thread * self.per_thread
+        return [("POST", *signed_webhook(self.secret, start + n)) for n in range(self.per_thread)]
+
+
+@dataclass
+class LoadResult:
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of 200 answers only
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)  # connection errors etc.
+    exhausted_threads: int = 0
+    sample_failure: str = ""
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(200, 0)
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else math.nan
+
+
+# The load generator runs in its own process (multiprocessing, "spawn"), not in threads of the bench
+# process: the 8 client threads are pure Python (http.client) and share one GIL, and the bench process
+# also holds the probe connections; in a separate process the client's GIL is its own, nothing else in
+# the bench competes with it, and its CPU use can be reported. One process is enough here: a client
+# request costs a small fraction of what the server spends on it, and on a small machine more client
+# processes would only take CPU away from the server under test.
+def generate_load(spec: LoadSpec) -> LoadResult:
+    prepared = [spec.requests_for(thread) for thread in range(spec.threads)]
+    barrier = threading.Barrier(spec.threads + 1)
+    results = [LoadResult() for _ in range(spec.threads)]
+    finished = [0.0] * spec.threads
+    deadline_box: list[float] = []
+
+    def client(index: int) -> None:
+        result, queue = results[index], prepared[index]
+        connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
+        barrier.wait()
+        deadline = deadline_box[0]
+        n = 0
+        try:
+            while time.perf_counter() < deadline:
+                if spec.kind == "healthz":
+                    method, body, headers = "GET", None, {}
+                elif n < len(queue):
+                    method, body, headers = queue[n]
+                else:
+                    result.exhausted_threads = 1
+                    break
+                n += 1
+                sent = time.perf_counter()
+                try:
+                    connection.request(method, spec.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    answer = response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    result.errors[type(exc).__name__] += 1
+                    connection.close()  # the next request reconnects
+                    continue
+                elapsed = time.perf_counter() - sent
+                result.statuses[response.status] += 1
+                if response.status == 200:
+                    result.latencies.append(elapsed)
+                elif not result.sample_failure:
+                    result.sample_failure = f"{response.status}: {answer[:300]!r}"
+                if response.will_close:
+                    connection.close()
+        finally:
+            finished[index] = time.perf_counter()
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(spec.threads)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    deadline_box.append(started + spec.duration)
+    barrier.wait()  # the clock starts once every request is built and every thread is ready
+    for thread in threads:
+        thread.join(spec.duration + HTTP_TIMEOUT + 10)
+    total = LoadResult(seconds=max(finished) - started)
+    for result in results:
+        total.latencies.extend(result.latencies)
+        total.statuses.update(result.statuses)
+        total.errors.update(result.errors)
+        total.exhausted_threads += result.exhausted_threads
+        total.sample_failure = total.sample_failure or result.sample_failure
+    total.latencies.sort()
+    return total
+
+
+def run_load(spec: LoadSpec, server: Service) -> LoadResult:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        pending = pool.apply_async(generate_load, (spec,))
+        deadline = time.monotonic() + spec.duration + HTTP_TIMEOUT + 120  # includes building the requests
+        while not pending.ready():
+            server.check_running()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the load generator for {spec.kind} did not finish")
+            pending.wait(0.5)
+        return pending.get()
+
+
+def warm_up(spec: LoadSpec) -> int:
+    """A few sequential requests before the clock (imports on first use, connection set-up). Returns the 200s."""
+    connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
+    ok = 0
+    try:
+        for n in range(WARMUP_REQUESTS):
+            if spec.kind == "healthz":
+                connection.request("GET", spec.path)
+            else:
+                body, headers = signed_webhook(spec.secret, spec.first_application_id + n)
+                connection.request("POST", spec.path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                raise BenchError(f"warm-up {spec.kind} answered {response.status}: {answer[:500]!r}")
+            ok += 1
+    finally:
+        connection.close()
+    return ok
+
+
+# --- reading deliveries from outside ---------------------------------------------------------------
+
+class DeliveryProbe:
+    """Counts WebhookDelivery rows by status straight from the database (the bench process needs no Django)."""
+
+    QUERY = "SELECT status, COUNT(*) FROM intake_webhookdelivery GROUP BY status"
+
+    def __init__(self, bench: BenchEnvironment):
+        if bench.database_url:
+            import psycopg
+
+            self._connection = psycopg.connect(bench.database_url, autocommit=True, connect_timeout=10)
+        else:
+            self._connection = sqlite3.connect(bench.sqlite_path, timeout=30)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._connection.execute(self.QUERY).fetchall())
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def wait_for_processing(probe: DeliveryProbe, server: Service, timeout: float) -> tuple[dict[str, int], float]:
+    """Poll until no delivery is queued or `timeout` passes; return the last counts and the seconds waited."""
+    started = time.monotonic()
+    counts = probe.counts()
+    while counts.get("queued", 0) and time.monotonic() - started < timeout:
+        server.check_running()
+        time.sleep(0.5)
+        counts = probe.counts()
+    return counts, time.monotonic() - started
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+def run() -> dict:
+    section(f"(d) webhook ingest: signed Greenhouse events/s vs a bare Django view "
+            f"({THREADS} keep-alive clients, {DURATION:.0f} s per phase)")
+    with bench_environment("webhooks") as bench:
+        port = free_port()
+        base_url = f"http://{HOST}:{port}"
+        env = bench.with_env(TSUNAGU_BASE_URL=base_url, TSUNAGU_EMAIL_URL="capture://")
+        run_tsunagu(env, "manage", "migrate", "--verbosity", "0")
+        # A 60-minute delay: every rejection plans a notice, none is due (or sent) while the bench runs.
+        run_tsunagu(env, "company", "create", "--name", "株式会社ベンチ", "--slug", "bench", "--delay-minutes", "60")
+        connection = last_json_line(run_tsunagu(env, "ats", "add", "--company", "bench", "--kind", "greenhouse",
+                                                "--secret", SECRET))
+        hook_path = urlsplit(connection["webhook_url"]).path
+        probe = None
+        with Service("serve", ["serve", "--bind", f"{HOST}:{port}"], env) as server:
+            wait_for_http_ok(f"{base_url}/healthz", timeout=60, service=server)
+            say(f"tsunagu serve is up on {base_url}; webhook path {hook_path.rsplit('/', 1)[0]}/…")
+            probe = DeliveryProbe(bench)
+            try:
+                health = LoadSpec(port=port, path="/healthz", kind="healthz")
+                warm_up(health)
+                before = run_load(health, server)
+                _line("bare view /healthz (before)", before)
+
+                warm_ok = warm_up(LoadSpec(port=port, path=hook_path, kind="webhook", first_application_id=1))
+                hooks = LoadSpec(port=port, path=hook_path, kind="webhook", first_application_id=1_000_000)
+                queued_before = probe.counts().get("queued", 0)
+                ingest = run_load(hooks, server)
+                _line("signed webhooks", ingest)
+                stored_now = probe.counts()
+                say(f"right after the phase: {sum(stored_now.values()):,} deliveries stored, "
+                    f"{stored_now.get('processed', 0):,} processed while ingesting "
+                    f"({queued_before} were still queued from the warm-up when it began)")
+
+                counts, waited = wait_for_processing(probe, server, PROCESS_TIMEOUT)
+                after = run_load(health, server)
+                _line("bare view /healthz (after)", after)
+            finally:
+                probe.close()
+        return _report(before, after, ingest, warm_ok, stored_now, counts, waited)
+
+
+def _line(label: str, result: LoadResult) -> None:
+    extra = ""
+    other = {status: n for status, n in result.statuses.items() if status != 200}
+    if other or result.errors:
+        extra += f"  NON-200: {dict(other)} errors {dict(result.errors)}; first: {result.sample_failure}"
+    if result.exhausted_threads:
+        extra += f"  ({result.exhausted_threads} threads ran out of pre-built requests)"
+    say(f"{label:<28} {result.ok:7,} OK in {result.seconds:5.1f} s = {result.rate:8,.0f} /s   "
+        f"p50 {percentile(result.latencies, 0.50) * 1000:6.1f} ms   "
+        f"p99 {percentile(result.latencies, 0.99) * 1000:6.1f} ms{extra}")
+
+
+def _report(before: LoadResult, after: LoadResult, ingest: LoadResult, warm_ok: int, at_phase_end: dict[str, int],
+            counts: dict[str, int], waited: float) -> dict:
+    baseline = (before.rate + after.rate) / 2
+    ratio = ingest.rate / baseline if baseline else math.nan
+    expected = ingest.ok + warm_ok
+    stored = sum(counts.values())
+    processed = counts.get("processed", 0)
+    drained = (processed - at_phase_end.get("processed", 0)) / waited if waited > 0.5 else math.nan
+    say()
+    say(f"bare view (mean of before/after): {baseline:8,.0f} req/s")
+    if min(before.rate, after.rate) < 0.67 * max(before.rate, after.rate):
+        say("  note: the two baseline runs differ by more than 1.5x - something else was using this machine's "
+            "CPU or disk; the ratio is unreliable, re-run")
+    say(f"webhook ingest:                   {ingest.rate:8,.0f} events/s")
+    say(f"ratio webhook / bare view:        {ratio:8.1%}   (no target; informative)")
+    say(f"deliveries stored: {stored:,} for {expected:,} answers 200 ({ingest.ok:,} timed + {warm_ok} warm-up): "
+        + ("match" if stored == expected else "MISMATCH"))
+    say(f"deliveries processed by the worker: {processed:,}/{stored:,} after waiting {waited:.0f} s "
+        f"(others: { {k: v for k, v in counts.items() if k != 'processed'} }); about "
+        f"{drained:,.0f}/s while draining after the phase (informative only)")
+    non_200 = sum(n for status, n in ingest.statuses.items() if status != 200) + sum(ingest.errors.values())
+    return {
+        "name": "webhooks",
+        "summary": f"{ingest.rate:,.0f} events/s = {ratio:.0%} of bare view {baseline:,.0f} req/s (no target); "
+                   f"{stored:,}/{expected:,} stored, {processed:,} processed" + (f"; {non_200} non-200" if non_200 else ""),
+        # There is no target for the ratio; PASS/MISS here is the correctness check: one stored delivery per 200.
+        "met": stored == expected,
+    }
