@@ -41,12 +41,14 @@ def create_consumer(workers: int | None = None):
 
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
     """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost."""
+    from tsunagu.intake.webhooks import sweep_deliveries
     from tsunagu.messaging.actions import sweep_outbox
 
     interval = interval or settings.TSUNAGU_SCHEDULER_INTERVAL
     while not stop.is_set():
         try:
             sweep_outbox()
+            sweep_deliveries()
         except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
             logger.exception("scheduler sweep failed; retrying")
         finally:

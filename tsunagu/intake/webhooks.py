@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -158,6 +159,20 @@ def parse_mapping_lines(text: str, *, stages: bool) -> dict:
             target = labels[target]
         mapping[source.strip()] = target
     return mapping
+
+
+def sweep_deliveries(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """The scheduler's tick for webhooks: a verified delivery is stored before its task is queued, so
+    one whose task was lost (queue restarted or wiped) is handed to the queue again. Processing twice
+    is harmless: the delivery's event id makes the second a duplicate."""
+    from tsunagu.intake.tasks import process_delivery_task
+
+    stale = list(WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED,
+                                                received_at__lt=timezone.now() - older_than)
+                 .values_list("pk", flat=True)[:1000])
+    for delivery_id in stale:
+        process_delivery_task(delivery_id)
+    return len(stale)
 
 
 def send_test_event(connection: AtsConnection) -> Receipt:

@@ -354,3 +354,21 @@ def test_ats_add_on_the_command_line_prints_the_webhook_url(tmp_path):
     assert lever.returncode != 0 and "API" in lever.stderr
     bad = run_cli(["ats", "add", "--company", "tsunagu", "--kind", "taleo", "--secret", SECRET], env)
     assert bad.returncode != 0 and "invalid choice" in bad.stderr
+
+
+def test_a_delivery_whose_task_was_lost_is_processed_by_the_sweep(client, connect, monkeypatch):
+    from tsunagu.intake import tasks
+
+    connection, _api = connect("greenhouse", delay_minutes=60)
+    monkeypatch.setattr(tasks, "process_delivery_task", lambda delivery_id: None)  # the queue loses it
+    body, headers = samples.greenhouse_request(SECRET, samples.greenhouse())
+    client.post(connection.webhook_path, data=body, content_type="application/json", **headers)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.QUEUED
+    assert webhooks.sweep_deliveries() == 0  # not stale yet
+    monkeypatch.undo()
+    WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=10))
+    assert webhooks.sweep_deliveries() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PROCESSED
+    assert Message.objects.get().status == MessageStatus.SCHEDULED
