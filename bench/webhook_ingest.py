@@ -23,7 +23,6 @@ import json
 import math
 import multiprocessing
 import secrets
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -32,8 +31,8 @@ from urllib.parse import urlsplit
 
 from bench.harness import (
     HOST,
-    BenchEnvironment,
     BenchError,
+    OutboxProbe,
     Service,
     bench_environment,
     free_port,
@@ -231,24 +230,10 @@ def warm_up(spec: LoadSpec) -> int:
 
 # --- reading deliveries from outside ---------------------------------------------------------------
 
-class DeliveryProbe:
+class DeliveryProbe(OutboxProbe):
     """Counts WebhookDelivery rows by status straight from the database (the bench process needs no Django)."""
 
     QUERY = "SELECT status, COUNT(*) FROM intake_webhookdelivery GROUP BY status"
-
-    def __init__(self, bench: BenchEnvironment):
-        if bench.database_url:
-            import psycopg
-
-            self._connection = psycopg.connect(bench.database_url, autocommit=True, connect_timeout=10)
-        else:
-            self._connection = sqlite3.connect(bench.sqlite_path, timeout=30)
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._connection.execute(self.QUERY).fetchall())
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 def wait_for_processing(probe: DeliveryProbe, server: Service, timeout: float) -> tuple[dict[str, int], float]:

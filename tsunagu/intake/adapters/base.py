@@ -59,6 +59,12 @@ def signatures_match(expected: str, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(expected.lower(), presented.strip().lower())
 
 
+def sha256_header_matches(header: str | None, separator: str, secret: str, message: bytes) -> bool:
+    """A `sha256<separator><hex>` header (Greenhouse uses a space, Ashby and ours "=") over message."""
+    scheme, _, signature = (header or "").partition(separator)
+    return scheme == "sha256" and signatures_match(hmac_sha256_hex(secret, message), signature)
+
+
 def payload_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 

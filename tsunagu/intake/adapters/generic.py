@@ -14,7 +14,13 @@ import uuid
 
 from pydantic import ValidationError
 
-from tsunagu.intake.adapters.base import Adapter, Outcome, Parsed, hmac_sha256_hex, signatures_match
+from tsunagu.intake.adapters.base import (
+    Adapter,
+    Outcome,
+    Parsed,
+    hmac_sha256_hex,
+    sha256_header_matches,
+)
 
 MAX_SKEW_SECONDS = 300
 
@@ -30,9 +36,8 @@ class Generic(Adapter):
         stamp = headers.get("X-Tsunagu-Timestamp") or ""
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
             return False
-        scheme, _, signature = (headers.get("X-Tsunagu-Signature") or "").partition("=")
-        expected = hmac_sha256_hex(connection.secret, stamp.encode() + b"." + body)
-        return scheme == "sha256" and signatures_match(expected, signature)
+        return sha256_header_matches(headers.get("X-Tsunagu-Signature"), "=", connection.secret,
+                                     stamp.encode() + b"." + body)
 
     def parse(self, connection, headers, payload, body):
         from tsunagu.intake.api import ApplicationIn

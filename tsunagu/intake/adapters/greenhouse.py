@@ -11,7 +11,7 @@ from tsunagu.intake.adapters.base import (
     Parsed,
     hmac_sha256_hex,
     parse_time,
-    signatures_match,
+    sha256_header_matches,
 )
 from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
 
@@ -30,8 +30,7 @@ class Greenhouse(Adapter):
     sends_own_rejection_mail = True
 
     def verify(self, connection, headers, body):
-        scheme, _, signature = (headers.get("Signature") or "").partition(" ")
-        return scheme == "sha256" and signatures_match(hmac_sha256_hex(connection.secret, body), signature)
+        return sha256_header_matches(headers.get("Signature"), " ", connection.secret, body)
 
     def parse(self, connection, headers, payload, body):
         action = str(payload.get("action", ""))
