@@ -102,10 +102,11 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         if self.respond:
             return self.respond
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
             self.received.append({"rcpt": list(envelope.rcpt_tos), "mail_from": envelope.mail_from,
-                                  "message": parsed})
+                                  "message": parsed, "raw": raw})
         return "250 OK"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list:

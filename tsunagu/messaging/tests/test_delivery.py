@@ -1,6 +1,9 @@
 """Delivery through a real SMTP server (aiosmtpd): headers, MIME, retries, failures, no double sends."""
 
+import email
+import email.policy
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 import pytest
 from django.utils import timezone
@@ -274,3 +277,36 @@ def test_combining_can_be_switched_off(make_company):
     client.post("/api/v1/applications", application_body(external_id="A-1"))
     client.post("/api/v1/applications", application_body(external_id="A-2", job={"title": "データアナリスト"}))
     assert Message.objects.filter(status=MessageStatus.SCHEDULED).count() == 2
+
+
+def test_long_japanese_subject_and_names_are_folded_and_read_back_intact(api, company, smtp_settings,
+                                                                         django_capture_on_commit_callbacks):
+    from tsunagu.messaging.actions import save_template
+
+    subject = "【株式会社アクメ】{{ job_title }}の選考結果につきまして、誠に恐縮ながらご連絡申し上げます(重要なお知らせ)"
+    save_template(company, "rejection", subject=subject, body_text="{{ candidate_name }}様\n\n{{ referral_url }}\n")
+    company.sender_name = "株式会社アクメ・ホールディングス グループ人事本部 新卒および中途採用担当チーム"
+    company.save()
+    name = "髙橋𠮷子ヴィクトリア・エリザベス・アレクサンドラ・シャーロット・マルガリータ"
+    reject(api, django_capture_on_commit_callbacks, candidate={"name": name, "email": "long@example.jp"})
+    [received] = smtp_settings.wait_for(1)
+    raw, mail = received["raw"], received["message"]
+    # Every physical line stays within the 78-character recommendation of RFC 5322.
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert mail["Subject"] == subject.replace("{{ job_title }}", "バックエンドエンジニア")
+    # Decoded as RFC 2047 says (space between encoded words ignored); Python's modern address parser
+    # would insert a space at each fold of a display name.
+    plain = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert str(make_header(decode_header(plain["To"]))) == f"{name} <long@example.jp>"
+    assert str(make_header(decode_header(plain["From"]))) == f"{company.display_sender_name} <recruit@acme.example>"
+    assert text_part(mail).startswith(f"{name}様")
+
+
+def test_a_line_break_in_a_name_cannot_add_a_header(smtp_settings, make_company):
+    from tsunagu.messaging.mime import NoticeEmail
+
+    email = NoticeEmail(subject="件名", text="本文", html="<p>本文</p>", from_name="採用担当",
+                        from_email="recruit@acme.example", to_name="山田\r\nBcc: victim@example.jp",
+                        to_email="yamada@example.jp", message_id="<1@acme.example>")
+    with pytest.raises(ValueError):
+        email.message()
