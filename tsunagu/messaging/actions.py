@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,6 +37,8 @@ VERIFICATION_DAYS = 7
 # A worker claims up to this many due messages at once and sends them over one connection.
 DELIVERY_BATCH = 100
 MARK_SENT_EVERY = 20
+# One delivery task works this long at most, then queues its successor (see deliver_while_due).
+DELIVERY_TASK_SECONDS = 30.0
 
 
 # --- templates -------------------------------------------------------------------------------------
@@ -245,6 +248,13 @@ class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    claimed: int = 0
+
+    def extend(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.claimed += other.claimed
 
 
 class TemporaryFailure(Exception):
@@ -266,25 +276,53 @@ def claim_due_messages(*, batch_size: int = DELIVERY_BATCH) -> list[Message]:
         return []
     due.filter(pk__in=candidates).update(status=MessageStatus.SENDING, claim_token=token, claimed_at=now,
                                          attempts=F("attempts") + 1, updated_at=now)
-    return list(
+    messages = list(
         Message.objects.filter(claim_token=token, status=MessageStatus.SENDING)
-        .select_related("company", "application__job", "application__candidate")
+        .select_related("application__job")
         .order_by("send_at", "pk")
     )
+    # A batch usually belongs to a few companies: one read each, shared by their messages.
+    companies = Company.objects.in_bulk({message.company_id for message in messages})
+    for message in messages:
+        message.company = companies[message.company_id]
+    return messages
 
 
-def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH) -> DeliveryReport:
+def deliver_while_due(*, batch_size: int = DELIVERY_BATCH, max_seconds: float = DELIVERY_TASK_SECONDS) -> DeliveryReport:
+    """A worker's delivery task: batch after batch over one SMTP connection while mail is due. After
+    max_seconds it hands the rest to a fresh task, so other kinds of work get their turn in the queue."""
+    from tsunagu.messaging.tasks import request_delivery
+
+    report = DeliveryReport()
+    deadline = time.monotonic() + max_seconds
+    connection = get_connection()
+    try:
+        while True:
+            batch = deliver_due_messages(batch_size=batch_size, connection=connection)
+            report.extend(batch)
+            if batch.claimed < batch_size:
+                return report
+            if time.monotonic() >= deadline:
+                request_delivery()
+                return report
+    finally:
+        _close_quietly(connection)
+
+
+def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -> DeliveryReport:
     """Send one batch of due mail over one reused connection and record each outcome. When the batch
     is full, more is probably due: another worker is asked to start on it meanwhile."""
     from tsunagu.messaging.tasks import request_delivery
 
     report = DeliveryReport()
     messages = claim_due_messages(batch_size=batch_size)
+    report.claimed = len(messages)
     if not messages:
         return report
     if len(messages) == batch_size:
         request_delivery()
-    connection = get_connection()
+    own_connection = connection is None
+    connection = connection or get_connection()
     templates: dict[tuple[int, str], MessageTemplate] = {}
     sent: list[Message] = []
     with_offers = candidates_hired_or_holding_offers(
@@ -323,7 +361,8 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH) -> DeliveryReport:
                     sent = []
     finally:
         _mark_sent(sent)
-        _close_quietly(connection)
+        if own_connection:
+            _close_quietly(connection)
     return report
 
 

@@ -30,4 +30,4 @@ def request_delivery() -> None:
 def deliver_due_messages_task():
     HUEY.get(_WAKE_KEY)  # taken off: whatever is committed from now on asks for a new task
     # A crash here loses nothing: the rows stay "scheduled" or "sending" and the scheduler asks again.
-    actions.deliver_due_messages()
+    actions.deliver_while_due()

@@ -310,3 +310,15 @@ def test_a_line_break_in_a_name_cannot_add_a_header(smtp_settings, make_company)
                         to_email="yamada@example.jp", message_id="<1@acme.example>")
     with pytest.raises(ValueError):
         email.message()
+
+
+def test_one_delivery_task_sends_batch_after_batch_until_nothing_is_due(api, smtp_settings,
+                                                                         django_capture_on_commit_callbacks):
+    for number in range(5):
+        api.post("/api/v1/applications", application_body(external_id=f"A-{number}",
+                                                          candidate={"name": "山田 太郎",
+                                                                     "email": f"t{number}@example.jp"}))
+    report = actions.deliver_while_due(batch_size=2)
+    assert len(report.sent) == 5 and report.claimed == 5
+    assert len(smtp_settings.wait_for(5)) == 5
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
