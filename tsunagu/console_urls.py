@@ -34,6 +34,7 @@ urlpatterns = [
     path("connections/", intake.connections, name="connections"),
     path("connections/<int:connection_id>/", intake.connection_detail, name="connection"),
     path("connections/<int:connection_id>/test/", intake.connection_test, name="connection_test"),
+    path("connections/<int:connection_id>/poll/", intake.connection_poll, name="connection_poll"),
     path("ledger/", relay.ledger, name="ledger"),
     path("operator/", relay.operator, name="operator"),
     path("operator/<slug:slug>/redeem/", relay.operator_redeem, name="operator_redeem"),

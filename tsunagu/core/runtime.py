@@ -40,7 +40,9 @@ def create_consumer(workers: int | None = None):
 
 
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
-    """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost."""
+    """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost.
+    ATSs without webhooks (HERP Hire) are polled from here too, each when its interval is up."""
+    from tsunagu.intake.polling import poll_due_connections
     from tsunagu.intake.webhooks import sweep_deliveries
     from tsunagu.messaging.actions import sweep_outbox
 
@@ -51,6 +53,10 @@ def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None
             sweep_deliveries()
         except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
             logger.exception("scheduler sweep failed; retrying")
+        try:
+            poll_due_connections()
+        except Exception:  # noqa: BLE001 - a polling failure must not stop the outbox sweeps
+            logger.exception("ATS polling failed; retrying")
         finally:
             close_old_connections()
         stop.wait(interval)

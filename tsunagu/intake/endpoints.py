@@ -12,7 +12,7 @@ from tsunagu.intake.models import AtsConnection
 @require_POST
 def receive(request, kind: str, token: str):
     connection = AtsConnection.objects.select_related("company").filter(kind=kind, token=token, active=True).first()
-    if connection is None:
+    if connection is None or connection.kind not in webhooks.WEBHOOK_KINDS:  # polled ATSs have no webhook
         raise Http404
     receipt = webhooks.receive_delivery(connection, request.headers, request.body)
     return JsonResponse({"detail": receipt.detail}, status=receipt.status_code)

@@ -38,8 +38,14 @@ class AtsConnection(models.Model):
     # Requests refused for a bad signature are not stored; only counted, so HR can see a misconfigured secret.
     refused_signatures = models.PositiveIntegerField(default=0)
     last_refused_at = models.DateTimeField(null=True, blank=True)
+    # Polling ATSs without webhooks (HERP Hire, see intake/polling.py): where the sweep stands, when the
+    # last round ended and what went wrong in it (empty when it went well), when the vendor asked us to
+    # come back (HTTP 429), and a short lease so two pollers never work on one connection at once.
     poll_cursor = models.CharField(max_length=200, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_poll_error = models.TextField(blank=True)
+    poll_not_before = models.DateTimeField(null=True, blank=True)
+    poll_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -18,3 +18,12 @@ def process_delivery_task(delivery_id: int):
     from tsunagu.intake import webhooks
 
     webhooks.process_delivery(delivery_id)
+
+
+@db_task(retries=0)
+def poll_connection_task(connection_id: int):
+    # The console's "poll now" (see intake/polling.py); the scheduler's rounds run in its own thread.
+    # No retries: a failure is recorded on the connection and the next scheduled round tries again.
+    from tsunagu.intake import polling
+
+    polling.poll_connection(connection_id)

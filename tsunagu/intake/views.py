@@ -1,16 +1,18 @@
-"""Console pages of the intake app: ATS connections (URL, secret, test event, mappings, deliveries) and
-CSV imports (upload, past imports, one import's live progress)."""
+"""Console pages of the intake app: ATS connections (URL, secret, test event, mappings, deliveries; for a
+polled ATS its last round and "poll now") and CSV imports (upload, past imports, one import's live progress)."""
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
-from tsunagu.intake import actions, webhooks
+from tsunagu.intake import actions, polling, webhooks
 from tsunagu.intake.adapters import adapter_for
 from tsunagu.intake.models import AtsConnection, ImportJob, ImportStatus
 from tsunagu.talent.stages import Stage
@@ -68,10 +70,10 @@ def _progress_context(request, job_id: int) -> dict:
 # --- ATS connections -------------------------------------------------------------------------------
 
 class ConnectionForm(forms.Form):
-    kind = forms.ChoiceField(label=_("ATS"), choices=[(k.value, k.label) for k in webhooks.WEBHOOK_KINDS])
-    secret = forms.CharField(label=_("署名シークレット"), max_length=500,
-                             help_text=_("ATSのWebhook設定に入力するものと同じ値(Leverは署名トークン)"))
-    api_key = forms.CharField(label=_("APIキー(Leverのみ)"), max_length=500, required=False)
+    kind = forms.ChoiceField(label=_("ATS"), choices=[(k.value, k.label) for k in webhooks.CONNECTION_KINDS])
+    secret = forms.CharField(label=_("署名シークレット"), max_length=500, required=False,
+                             help_text=_("ATSのWebhook設定に入力するものと同じ値(Leverは署名トークン、HERP Hireは不要)"))
+    api_key = forms.CharField(label=_("APIキー(LeverとHERP Hire)"), max_length=500, required=False)
     api_base_url = forms.URLField(label=_("APIのベースURL(通常は空欄)"), required=False, assume_scheme="https")
 
 
@@ -91,7 +93,10 @@ def connections(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, gettext("連携を追加しました。表示されたURLをATSのWebhook設定に貼り付けてください。"))
+            if connection.kind in webhooks.POLLING_KINDS:
+                messages.success(request, gettext("連携を追加しました。Tsunagu が定期的に応募の状態を取得します。"))
+            else:
+                messages.success(request, gettext("連携を追加しました。表示されたURLをATSのWebhook設定に貼り付けてください。"))
             return redirect("console:connection", connection_id=connection.pk)
     rows = AtsConnection.objects.filter(company=request.company).order_by("-created_at")
     return render(request, "intake/connections.html", {"form": form, "connections": rows})
@@ -117,17 +122,36 @@ def connection_detail(request, connection_id: int):
         else:
             messages.success(request, gettext("対応表を保存しました。"))
             return redirect("console:connection", connection_id=connection.pk)
+    polled = connection.kind in webhooks.POLLING_KINDS
     return render(request, "intake/connection_detail.html", {
         "connection": connection, "form": form, "adapter": adapter_for(connection.kind),
         "deliveries": connection.deliveries.select_related("message")[:50],
         "stages": [stage.label for stage in Stage if stage != Stage.UNKNOWN],
+        "polled": polled,
+        "poll_interval": int(polling.poll_interval().total_seconds()) if polled else None,
+        "waiting": polled and connection.poll_not_before and connection.poll_not_before > timezone.now(),
     })
 
 
 @require_POST
 @company_view(admin=True)
+def connection_poll(request, connection_id: int):
+    """「今すぐ取得」: a polling round for this connection, now (in the queue)."""
+    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
+                                   kind__in=webhooks.POLLING_KINDS)
+    if polling.request_poll(connection):
+        messages.success(request, gettext("取得を開始しました。数秒後にこのページを再読み込みしてください。"))
+    else:
+        messages.error(request, gettext("HERP Hire の利用上限に達したため、%(time)s まで取得を控えています。") % {
+            "time": date_format(timezone.localtime(connection.poll_not_before), "H:i")})
+    return redirect("console:connection", connection_id=connection.pk)
+
+
+@require_POST
+@company_view(admin=True)
 def connection_test(request, connection_id: int):
-    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id)
+    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
+                                   kind__in=webhooks.WEBHOOK_KINDS)
     receipt = webhooks.send_test_event(connection)
     if receipt.status_code == 200:
         messages.success(request, gettext("テストイベントを受信し、署名を確認できました。"))

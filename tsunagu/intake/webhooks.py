@@ -22,17 +22,27 @@ from tsunagu.talent.stages import Stage
 logger = logging.getLogger(__name__)
 
 WEBHOOK_KINDS = [AtsKind.GREENHOUSE, AtsKind.LEVER, AtsKind.ASHBY, AtsKind.WORKABLE, AtsKind.GENERIC]
+# ATSs without webhooks: Tsunagu polls their API from the scheduler (intake/polling.py).
+POLLING_KINDS = [AtsKind.HERP]
+CONNECTION_KINDS = WEBHOOK_KINDS + POLLING_KINDS
 
 
-def add_connection(company: Company, *, kind: str, secret: str, api_key: str = "",
+def add_connection(company: Company, *, kind: str, secret: str = "", api_key: str = "",
                    api_base_url: str = "") -> AtsConnection:
-    if kind not in WEBHOOK_KINDS:
+    if kind not in CONNECTION_KINDS:
         raise ValidationError({"kind": _("対応していない種類です: %(kind)s") % {"kind": kind}})
-    if len(secret or "") < 8:
+    if kind in WEBHOOK_KINDS and len(secret or "") < 8:
         raise ValidationError({"secret": _("署名シークレットは8文字以上にしてください。")})
     if kind == AtsKind.LEVER and not api_key:
         raise ValidationError({"api_key": _("Lever には API キーが必要です(アーカイブ理由と候補者情報の取得に使います)。")})
-    connection = AtsConnection(company=company, kind=kind, secret=secret, api_key=api_key, api_base_url=api_base_url)
+    if kind == AtsKind.HERP and not (api_key or "").strip():
+        raise ValidationError({"api_key": _("HERP Hire には API キーが必要です(応募の一覧の取得に使います)。")})
+    connection = AtsConnection(company=company, kind=kind, secret=secret if kind in WEBHOOK_KINDS else "",
+                               api_key=(api_key or "").strip(), api_base_url=api_base_url)
+    if kind == AtsKind.HERP:
+        from tsunagu.intake.adapters.herp import DEFAULT_STAGE_MAPPING
+
+        connection.stage_mapping = dict(DEFAULT_STAGE_MAPPING)
     connection.full_clean()
     connection.save()
     return connection
