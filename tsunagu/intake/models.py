@@ -66,6 +66,7 @@ class AtsConnection(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("処理待ち")
+    PROCESSING = "processing", _("処理中")
     PROCESSED = "processed", _("処理済み")
     IGNORED = "ignored", _("対象外")
     FAILED = "failed", _("失敗")
@@ -83,6 +84,8 @@ class WebhookDelivery(models.Model):
     application_external_id = models.CharField(max_length=200, blank=True)
     message = models.ForeignKey("messaging.Message", null=True, blank=True, on_delete=models.SET_NULL)
     received_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took it (status processing); a claim older than the lease is given back by the sweep.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -91,6 +94,8 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(fields=["connection", "event_id"], condition=~models.Q(event_id=""),
                                     name="delivery_unique_event"),
         ]
+        # The worker's drain reads the oldest queued deliveries.
+        indexes = [models.Index(fields=["status", "id"], name="delivery_status_idx")]
 
 
 class ImportStatus(models.TextChoices):

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from tsunagu.intake import webhooks
 from tsunagu.intake.adapters import herp
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.intake.webhooks import POLLING_KINDS
@@ -262,14 +263,9 @@ def _store_changes(connection: AtsConnection, candidacies: list[herp.Candidacy],
         except IntegrityError:
             continue  # another poller stored the same change a moment ago
         stored.append(delivery.pk)
-        transaction.on_commit(lambda pk=delivery.pk: _process(pk))
+    if stored:
+        transaction.on_commit(webhooks.request_processing)
     return stored
-
-
-def _process(delivery_id: int) -> None:
-    from tsunagu.intake.tasks import process_delivery_task
-
-    process_delivery_task(delivery_id)
 
 
 class JobTitles:

@@ -11,13 +11,24 @@ def run_import_job_task(job_id: int):
     actions.run_import_job(job_id)
 
 
-@db_task(retries=6, retry_delay=60)
-def process_delivery_task(delivery_id: int):
-    # Webhook deliveries (see intake/webhooks.py). RetryLater (e.g. Lever's API unreachable) propagates
-    # so Huey retries; the delivery stays queued meanwhile.
+@db_task(retries=0)
+def process_queued_deliveries_task():
+    # Webhook deliveries and polled changes (see intake/webhooks.py): one task drains a whole burst.
+    from tsunagu.core.queue import taken
     from tsunagu.intake import webhooks
 
-    webhooks.process_delivery(delivery_id)
+    taken(webhooks.PROCESSING_WAKE_KEY)
+    webhooks.process_queued_deliveries()
+
+
+@db_task(retries=3, retry_delay=60)
+def process_delivery_task(delivery_id: int):
+    # One delivery whose processing hit a passing problem (e.g. Lever's API unreachable): RetryLater
+    # propagates so Huey retries; the delivery stays "processing" meanwhile, and the scheduler's sweep
+    # queues it again after the lease if every retry failed.
+    from tsunagu.intake import webhooks
+
+    webhooks.process_delivery(delivery_id, retry=True)
 
 
 @db_task(retries=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -14,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
+from tsunagu.core.db import serialized_writes, yield_to_requests
+from tsunagu.core.queue import request_once
 from tsunagu.intake.adapters import adapter_for
 from tsunagu.intake.adapters.generic import BadPayload
 from tsunagu.intake.models import AtsConnection, AtsKind, DeliveryStatus, WebhookDelivery
@@ -25,6 +29,15 @@ WEBHOOK_KINDS = [AtsKind.GREENHOUSE, AtsKind.LEVER, AtsKind.ASHBY, AtsKind.WORKA
 # ATSs without webhooks: Tsunagu polls their API from the scheduler (intake/polling.py).
 POLLING_KINDS = [AtsKind.HERP]
 CONNECTION_KINDS = WEBHOOK_KINDS + POLLING_KINDS
+
+CONNECTION_CACHE_SECONDS = 5.0
+PROCESSING_WAKE_KEY = "tsunagu.intake.processing-requested"
+PROCESSING_BATCH = 100
+# One processing task works this long at most, then queues its successor.
+PROCESSING_TASK_SECONDS = 30.0
+RETRY_DELAY_SECONDS = 60
+# A delivery left "processing" this long (worker died, retries exhausted) is queued again by the sweep.
+PROCESSING_LEASE = timedelta(minutes=5)
 
 
 def add_connection(company: Company, *, kind: str, secret: str = "", api_key: str = "",
@@ -68,7 +81,7 @@ class Receipt:
 
 
 def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt:
-    """The webhook request's whole job: verify, de-duplicate, one insert, queue the rest."""
+    """The webhook request's whole job: verify, de-duplicate, one insert, wake a worker for the rest."""
     adapter = adapter_for(connection.kind)
     if not adapter.verify(connection, headers, body):
         # Nothing of an unverified request is stored: a log line and a counter HR sees.
@@ -93,33 +106,97 @@ def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt
         outcome="" if parsed.relevant else _("対象外のイベント"),
     )
     try:
-        with transaction.atomic():
+        with serialized_writes(), transaction.atomic():
             delivery.save()
     except IntegrityError:
         return Receipt(200, "duplicate delivery: already received")
     if parsed.relevant:
-        from tsunagu.intake.tasks import process_delivery_task
-
-        transaction.on_commit(lambda: process_delivery_task(delivery.pk))
+        transaction.on_commit(request_processing)
     return Receipt(200, "queued" if parsed.relevant else "ignored", delivery)
+
+
+_CONNECTIONS: dict[tuple[str, str], tuple[float, AtsConnection | None]] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def webhook_connection(kind: str, token: str) -> AtsConnection | None:
+    """The active webhook connection a URL names, or None. Remembered for a few seconds per web process:
+    an ATS posts in bursts, and building this query was a large share of a webhook request's CPU.
+    A connection switched off stops receiving within CONNECTION_CACHE_SECONDS."""
+    now = time.monotonic()
+    cached = _CONNECTIONS.get((kind, token))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    connection = (AtsConnection.objects.filter(kind=kind, token=token, active=True, kind__in=WEBHOOK_KINDS)
+                  .select_related("company").first())
+    with _CONNECTIONS_LOCK:
+        if len(_CONNECTIONS) > 10_000:  # unknown tokens from a scanner must not grow it without bound
+            _CONNECTIONS.clear()
+        _CONNECTIONS[(kind, token)] = (now + CONNECTION_CACHE_SECONDS, connection)
+    return connection
+
+
+def forget_cached_connections() -> None:
+    _CONNECTIONS.clear()
 
 
 class RetryLater(Exception):
     """Processing hit a passing problem (e.g. the vendor's API is down): the task is retried."""
 
 
-def process_delivery(delivery_id: int) -> WebhookDelivery:
-    """Turn a queued delivery into application events and apply them (the worker's part)."""
+def request_processing() -> None:
+    """Make sure a worker will process the queued deliveries (one waiting task covers a whole burst)."""
+    from tsunagu.intake.tasks import process_queued_deliveries_task
+
+    request_once(PROCESSING_WAKE_KEY, process_queued_deliveries_task)
+
+
+def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,
+                              max_seconds: float = PROCESSING_TASK_SECONDS) -> int:
+    """The worker's task: process queued deliveries oldest first until none is left (or max_seconds
+    have passed; then a fresh task continues). A delivery whose vendor API is down is handed to a
+    retrying task of its own. Returns how many were processed."""
+    from tsunagu.intake.tasks import process_delivery_task
+
+    deadline = time.monotonic() + max_seconds
+    processed = 0
+    while True:
+        queued = list(WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED)
+                      .order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if len(queued) == batch_size:
+            request_processing()  # more is waiting: another worker may join in
+        for delivery_id in queued:
+            yield_to_requests()
+            try:
+                process_delivery(delivery_id)
+            except RetryLater:
+                process_delivery_task.schedule(args=(delivery_id,), delay=RETRY_DELAY_SECONDS)
+            processed += 1
+        if len(queued) < batch_size:
+            return processed
+        if time.monotonic() >= deadline:
+            request_processing()
+            return processed
+
+
+def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDelivery:
+    """Turn a delivery into application events and apply them (the worker's part). The delivery is
+    claimed first, so two workers never process it at once; a retry takes it over from its earlier try."""
     from tsunagu.intake.actions import record_application_event
     from tsunagu.intake.adapters.lever import LeverApiError
 
+    claimable = [DeliveryStatus.QUEUED, DeliveryStatus.PROCESSING] if retry else [DeliveryStatus.QUEUED]
+    claimed = WebhookDelivery.objects.filter(pk=delivery_id, status__in=claimable).update(
+        status=DeliveryStatus.PROCESSING, claimed_at=timezone.now())
     delivery = WebhookDelivery.objects.select_related("connection__company").get(pk=delivery_id)
-    if delivery.status != DeliveryStatus.QUEUED:
+    if not claimed:
         return delivery
     connection = delivery.connection
     try:
         outcome = adapter_for(connection.kind).events(connection, delivery.payload)
     except LeverApiError as exc:
+        # Stays "processing" (no other worker takes it) while its retries run; the sweep gives it back
+        # to the queue if they all fail or are lost.
         WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome=str(exc)[:300])
         raise RetryLater(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - a payload we cannot read is recorded for HR, not retried forever
@@ -171,18 +248,19 @@ def parse_mapping_lines(text: str, *, stages: bool) -> dict:
     return mapping
 
 
-def sweep_deliveries(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """The scheduler's tick for webhooks: a verified delivery is stored before its task is queued, so
-    one whose task was lost (queue restarted or wiped) is handed to the queue again. Processing twice
-    is harmless: the delivery's event id makes the second a duplicate."""
-    from tsunagu.intake.tasks import process_delivery_task
-
-    stale = list(WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED,
-                                                received_at__lt=timezone.now() - older_than)
-                 .values_list("pk", flat=True)[:1000])
-    for delivery_id in stale:
-        process_delivery_task(delivery_id)
-    return len(stale)
+def sweep_deliveries(*, queued_for: timedelta = timedelta(minutes=1),
+                     lease: timedelta = PROCESSING_LEASE) -> int:
+    """The scheduler's tick for webhooks: a verified delivery is stored before a worker is woken, so
+    one left waiting (the wake-up was lost with a restarted queue) or left "processing" past the lease
+    (its worker died, its retries ran out) is queued again and a worker woken. Processing twice is
+    harmless: the delivery's event id makes the second a duplicate. Returns how many were waiting."""
+    now = timezone.now()
+    WebhookDelivery.objects.filter(status=DeliveryStatus.PROCESSING, claimed_at__lt=now - lease).update(
+        status=DeliveryStatus.QUEUED)
+    waiting = WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED, received_at__lt=now - queued_for).count()
+    if waiting:
+        request_processing()
+    return waiting
 
 
 def send_test_event(connection: AtsConnection) -> Receipt:

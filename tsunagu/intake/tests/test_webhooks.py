@@ -301,9 +301,18 @@ def test_lever_api_down_keeps_the_delivery_for_a_retry(client, connect, django_c
                                api_base_url=f"http://127.0.0.1:{free_port()}")
     assert lever_post(client, connection, samples.lever(), django_capture_on_commit_callbacks).status_code == 200
     delivery = WebhookDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.QUEUED and "Lever API" in delivery.outcome
+    # Held for its retries: no other worker takes it meanwhile.
+    assert delivery.status == DeliveryStatus.PROCESSING and "Lever API" in delivery.outcome
+    assert webhooks.process_queued_deliveries() == 0
     with pytest.raises(webhooks.RetryLater):  # what makes the queue retry it later
-        webhooks.process_delivery(delivery.pk)
+        webhooks.process_delivery(delivery.pk, retry=True)
+    # If every retry fails, the sweep gives it back to the queue after the lease: never lost.
+    WebhookDelivery.objects.update(claimed_at=timezone.now() - webhooks.PROCESSING_LEASE - timedelta(seconds=1),
+                                   received_at=timezone.now() - timedelta(minutes=2))
+    assert webhooks.sweep_deliveries() == 1  # the immediate test queue runs the woken task at once
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PROCESSING  # tried again, and held for new retries
+    assert delivery.claimed_at > timezone.now() - timedelta(minutes=1)
 
 
 # --- connections -----------------------------------------------------------------------------------
@@ -360,7 +369,7 @@ def test_a_delivery_whose_task_was_lost_is_processed_by_the_sweep(client, connec
     from tsunagu.intake import tasks
 
     connection, _api = connect("greenhouse", delay_minutes=60)
-    monkeypatch.setattr(tasks, "process_delivery_task", lambda delivery_id: None)  # the queue loses it
+    monkeypatch.setattr(tasks, "process_queued_deliveries_task", lambda: None)  # the queue loses it
     body, headers = samples.greenhouse_request(SECRET, samples.greenhouse())
     client.post(connection.webhook_path, data=body, content_type="application/json", **headers)
     delivery = WebhookDelivery.objects.get()
