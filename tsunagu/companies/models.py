@@ -45,6 +45,16 @@ class Company(models.Model):
         _("同じ人の不採用をまとめる時間(分)"), default=60, validators=[MaxValueValidator(60 * 24 * 7)],
         help_text=_("この時間内に同じ人を複数の求人で不採用にしたとき、通知を1通にまとめて職種を並べます。0でまとめません。"),
     )
+    # 特定電子メール法: mail that advertises anything names the sender and gives its address.
+    postal_address = models.CharField(_("差出人の住所"), max_length=300, blank=True,
+                                      help_text=_("メール本文の末尾に表示されます(特定電子メール法)。"))
+    frequency_cap_days = models.PositiveSmallIntegerField(
+        _("同じ人へのメールの最短間隔(日)"), default=30, validators=[MaxValueValidator(365)],
+        help_text=_("フォローアップや求人のご案内は、前のメールからこの日数が過ぎるまで送りません。"))
+    failure_alerts = models.BooleanField(_("送信失敗を管理者にメールで知らせる"), default=False)
+    # Optional DKIM signing with the sender address's domain (a PEM private key and its DNS selector).
+    dkim_selector = models.CharField(_("DKIMセレクタ"), max_length=63, blank=True)
+    dkim_private_key = models.TextField(_("DKIM秘密鍵(PEM)"), blank=True)
     privacy_policy = models.TextField(_("プライバシーポリシー(本文またはURL)"), blank=True)
     retention_days = models.PositiveIntegerField(
         _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]

@@ -3,10 +3,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tsunagu.companies.models import Company
+from tsunagu.talent.stages import Stage
 
 
 class MessageKind(models.TextChoices):
     REJECTION = "rejection", _("不採用通知")
+    FOLLOW_UP = "follow_up", _("フォローアップ")
+    INVITATION = "invitation", _("新しい求人のご案内")
+    WELCOME_BACK = "welcome_back", _("再応募のお礼")
     VERIFICATION = "verification", _("登録確認")
 
 
@@ -16,13 +20,27 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("送信済み")
     FAILED = "failed", _("送信失敗")
     CANCELLED = "cancelled", _("取り消し")
+    # Not sent because the address is on the company's suppression list (status_reason says why).
+    SUPPRESSED = "suppressed", _("配信停止")
 
 
 class MessageTemplate(models.Model):
-    """One saved version of a company's template for a kind. Versions are never edited, only added."""
+    """One saved version of a company's template. Versions are never edited, only added.
+
+    A template is chosen by its slot: kind, and optionally job category, stage and rejection reason
+    (blank / 0 = any), and for follow-ups the step number. The most specific slot that matches a
+    message wins, down to the default (kind alone). Within a slot, each A/B variant has its own versions;
+    a version marked retired removes its variant (or slot) from use.
+    """
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="templates")
     kind = models.CharField(max_length=32, choices=MessageKind.choices)
+    job_category = models.CharField(_("職種カテゴリ"), max_length=100, blank=True)
+    stage = models.PositiveSmallIntegerField(_("選考ステップ"), choices=Stage.choices, default=Stage.UNKNOWN)
+    rejection_reason = models.CharField(_("不採用理由"), max_length=300, blank=True)
+    step = models.PositiveSmallIntegerField(_("フォローアップの回"), default=0)
+    variant = models.CharField(_("パターン"), max_length=20, blank=True)
+    retired = models.BooleanField(default=False)
     version = models.PositiveIntegerField()
     subject = models.CharField(_("件名"), max_length=300)
     body_text = models.TextField(_("本文"))
@@ -32,7 +50,9 @@ class MessageTemplate(models.Model):
     class Meta:
         ordering = ["company", "kind", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "kind", "version"], name="template_unique_version"),
+            models.UniqueConstraint(
+                fields=["company", "kind", "job_category", "stage", "rejection_reason", "step", "variant", "version"],
+                name="template_unique_version"),
         ]
 
     def __str__(self):
@@ -53,7 +73,12 @@ class Message(models.Model):
     to_name = models.CharField(_("宛名"), max_length=200)
     context = models.JSONField(default=dict, blank=True)
     template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.PROTECT)
+    variant = models.CharField(_("パターン"), max_length=20, blank=True)
+    # Follow-ups: which step of the company's sequence this is (0 for other kinds).
+    step = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(_("状態"), max_length=16, choices=MessageStatus.choices, default=MessageStatus.SCHEDULED)
+    # Why it is suppressed (or another status needing a reason the console shows).
+    status_reason = models.CharField(_("理由"), max_length=300, blank=True)
     send_at = models.DateTimeField(_("送信予定日時"))
     sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -98,3 +123,92 @@ class CapturedMail(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("配信停止の申し出")
+    HARD_BOUNCE = "hard_bounce", _("宛先不明(ハードバウンス)")
+    COMPLAINT = "complaint", _("迷惑メール報告")
+    MANUAL = "manual", _("管理者による停止")
+
+
+class Suppression(models.Model):
+    """An address the company must not mail again. Checked when a message is about to be sent."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="suppressions")
+    # Normalised address (see talent.normalize.email_key): one row per person however the case is written.
+    email_key = models.CharField(max_length=254)
+    email = models.CharField(_("メールアドレス"), max_length=254)
+    reason = models.CharField(_("理由"), max_length=20, choices=SuppressionReason.choices)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(_("詳細"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("配信停止")
+        verbose_name_plural = _("配信停止")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["company", "email_key"], name="suppression_unique_address")]
+
+
+class EventKind(models.TextChoices):
+    DELIVERED = "delivered", _("配達")
+    DEFERRED = "deferred", _("配達遅延")
+    BOUNCED = "bounced", _("不達")
+    COMPLAINED = "complained", _("迷惑メール報告")
+    OPENED = "opened", _("開封")
+    CLICKED = "clicked", _("クリック")
+    UNSUBSCRIBED = "unsubscribed", _("配信停止")
+    REJECTED = "rejected", _("配信拒否")
+    FAILED = "failed", _("失敗")
+
+
+class MessageEvent(models.Model):
+    """Something that happened to a sent message: provider webhooks, opens, clicks, unsubscribes."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="message_events")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("種類"), max_length=20, choices=EventKind.choices)
+    occurred_at = models.DateTimeField(_("日時"))
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    # Where it came from ("tracking", "smtp", or the provider's name) and its id there, for de-duplication.
+    source = models.CharField(max_length=30, blank=True)
+    source_event_id = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    # Probably not a person (mail scanner, prefetch, HEAD request): recorded, but not counted as one.
+    machine = models.BooleanField(default=False)
+    machine_reason = models.CharField(max_length=100, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_event_id"], condition=~models.Q(source_event_id=""),
+                                    name="message_event_unique_source_id"),
+        ]
+        indexes = [models.Index(fields=["company", "kind", "occurred_at"])]
+
+
+class FollowUpStep(models.Model):
+    """One step of a company's follow-up sequence: a message `delay_days` after the rejection, to
+    candidates who meet its conditions. The step's wording is the follow-up template for its number."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="follow_up_steps")
+    step = models.PositiveSmallIntegerField(_("回"))
+    kind = models.CharField(_("種類"), max_length=32, choices=MessageKind.choices, default=MessageKind.FOLLOW_UP)
+    delay_days = models.PositiveIntegerField(_("不採用からの日数"))
+    min_stage = models.PositiveSmallIntegerField(_("到達した選考ステップ(以上)"), choices=Stage.choices,
+                                                 default=Stage.UNKNOWN)
+    # Empty lists mean "no condition"; otherwise the application needs one of the tags / one of the reasons.
+    tags = models.JSONField(_("タグ"), default=list, blank=True)
+    rejection_reasons = models.JSONField(_("連絡してよい不採用理由"), default=list, blank=True)
+    active = models.BooleanField(_("有効"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("フォローアップ")
+        verbose_name_plural = _("フォローアップ")
+        ordering = ["company", "step"]
+        constraints = [models.UniqueConstraint(fields=["company", "step"], name="follow_up_unique_step")]
