@@ -1,8 +1,8 @@
 """Benchmark (c): CSV import rows per second, 100,000 rows of a CP932 Excel export through `tsunagu import-csv`.
 
 The file is generated in a fresh data dir: 髙/﨑/① in names and job titles, full-width digits in phones and
-dates, a quoted newline in every 50th reason, a mix of 不採用/選考中/内定/辞退, 200 job titles, and 1 row in
-1,000 with a bad e-mail address (reported, not imported). The clock covers the whole command run as a user
+dates, a quoted newline in every 50th reason, a mix of 不採用/選考中/内定/辞退, 200 job titles, 応募日, 応募経路, 評価
+and タグ (stored on the application), and 1 row in 1,000 with a bad e-mail address (reported, not imported). The clock covers the whole command run as a user
 runs it (process start, decoding, validation, writing, the JSON summary); the schema is migrated first.
 A second run of the same file then shows that it creates nothing new (every row skipped).
 """
@@ -21,13 +21,14 @@ STATUSES = ("不採用", "不採用", "不採用", "選考中", "内定", "辞�
 STAGES = ("書類選考", "一次面接", "二次面接", "最終面接")
 FAMILY = ("髙橋", "山﨑", "佐藤", "鈴木", "田中", "渡辺", "伊藤", "中村")
 GIVEN = ("太郎", "花子", "翔太", "美咲", "健", "陽菜")
+TAGS = ("Python、Go", "営業／リーダー経験", "", "新卒")
 
 
 def make_file(rows: int) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["応募ID", "氏名", "フリガナ", "メールアドレス", "電話番号", "応募職種", "職種カテゴリ",
-                     "選考ステップ", "選考結果", "不採用理由", "不採用日", "応募日", "応募経路"])
+                     "選考ステップ", "選考結果", "不採用理由", "不採用日", "応募日", "応募経路", "評価", "タグ"])
     for n in range(rows):
         email = f"candidate{n}@example.jp" if n % 1000 != 999 else f"candidate{n}-at-example.jp"
         status = STATUSES[n % len(STATUSES)]
@@ -38,6 +39,7 @@ def make_file(rows: int) -> bytes:
             "０９０-" + f"{n % 10000:04d}".translate(str.maketrans("0123456789", "０１２３４５６７８９")) + "-5678",
             f"エンジニア①-{n % 200}", "エンジニア", STAGES[n % 4], status, reason,
             f"2026/10/{day:02d}" if status == "不採用" else "", f"2026年9月{day}日", "自社サイト",
+            "ABC"[n % 3], TAGS[n % len(TAGS)],
         ])
     return out.getvalue().encode("cp932")
 

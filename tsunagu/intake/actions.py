@@ -49,6 +49,9 @@ def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
     if event.event_id:
         seen = (
             ApplicationEvent.objects.filter(company=company, source=event.source, event_id=event.event_id)
+            # The unique index on (company, source, event_id) is partial (event_id not ""): SQLite uses it only
+            # when the query says so too, and otherwise reads every event of the company.
+            .exclude(event_id="")
             .select_related("application")
             .first()
         )
@@ -61,23 +64,37 @@ def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
         company, external_id=event.external_id, candidate=candidate, job=job, source=event.source
     )
 
-    stale = application.status_changed_at is not None and event.occurred_at < application.status_changed_at
+    stale = _is_stale(application, event)
     outcome = "stale: a newer event already set the status" if stale else ""
     if not stale:
         previous_status = application.status
-        talent.apply_status(
-            application,
-            status=event.status,
-            stage=event.stage_code if event.stage_code is not None else map_stage(event.stage),
-            stage_raw=event.stage,
-            rejection_reason=event.rejection_reason,
-            occurred_at=event.occurred_at,
-            candidate=candidate,
-            job=job,
-        )
+        talent.apply_status(application, **_status_changes(event, candidate, job))
         outcome = _plan_or_cancel_notice(application, previous_status, created, event)
 
-    ApplicationEvent.objects.create(
+    _event_row(company, application, event, stale=stale, outcome=outcome).save(force_insert=True)
+    return EventResult(application, created=created, duplicate=False, outcome=outcome)
+
+
+def _status_changes(event: IncomingApplicationEvent, candidate, job) -> dict:
+    """The keyword arguments of talent.apply_status for an event."""
+    return {
+        "status": event.status,
+        "stage": event.stage_code if event.stage_code is not None else map_stage(event.stage),
+        "stage_raw": event.stage,
+        "rejection_reason": event.rejection_reason,
+        "occurred_at": event.occurred_at,
+        "candidate": candidate,
+        "job": job,
+        "applied_at": event.applied_at,
+        "channel": event.channel,
+        "evaluation": event.evaluation,
+        "tags": event.tags,
+    }
+
+
+def _event_row(company: Company, application: Application, event: IncomingApplicationEvent, *, stale: bool,
+               outcome: str) -> ApplicationEvent:
+    return ApplicationEvent(
         company=company,
         application=application,
         source=event.source,
@@ -89,7 +106,11 @@ def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
         applied=not stale,
         outcome=outcome,
     )
-    return EventResult(application, created=created, duplicate=False, outcome=outcome)
+
+
+def _is_stale(application: Application | None, event: IncomingApplicationEvent) -> bool:
+    return (application is not None and application.status_changed_at is not None
+            and event.occurred_at < application.status_changed_at)
 
 
 def _plan_or_cancel_notice(application: Application, previous_status: str, created: bool,
@@ -107,8 +128,10 @@ def _plan_or_cancel_notice(application: Application, previous_status: str, creat
 
 # --- CSV import ------------------------------------------------------------------------------------
 
-# Rows per transaction, and how often the progress callback (the console's live counters) is called.
-IMPORT_CHUNK = 500
+# Rows per transaction, and how often the progress callback (the console's live counters) is called. A chunk
+# holds SQLite's write lock while it is written (about a tenth of a second), so API and webhook writes wait
+# at most that long.
+IMPORT_CHUNK = 2000
 
 
 @dataclass
@@ -134,9 +157,27 @@ class ImportResult:
         return {"imported": self.imported, "updated": self.updated, "skipped": self.skipped, "errors": self.errors}
 
 
+@dataclass
+class _Tally:
+    """One chunk's counts, added to the ImportResult only once the chunk is committed."""
+
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list = field(default_factory=list)
+
+    def count(self, result: EventResult) -> None:
+        if result.duplicate:
+            self.skipped += 1
+        elif result.created:
+            self.imported += 1
+        else:
+            self.updated += 1
+
+
 def import_csv(company: Company, path, *, dry_run: bool, send_notices: bool = False, mapping: dict | None = None,
                progress=None) -> ImportResult:
-    """Import a CSV export; every good row goes through record_application_event as a `csv` event.
+    """Import a CSV export; every good row is recorded as a `csv` event, as record_application_event would.
 
     Rejections are recorded without a notice unless `send_notices` (history must not mail people out of
     the blue). A dry run validates every row and counts what would happen, writing nothing. A problem with
@@ -150,19 +191,44 @@ def import_csv(company: Company, path, *, dry_run: bool, send_notices: bool = Fa
     if progress:
         progress(result)
     seen_in_file: set[str] = set()
+    statistics = _PlannerStatistics(result)
     chunk: list = []
     for row in csv_file.rows():
         chunk.append(row)
         if len(chunk) >= IMPORT_CHUNK:
+            statistics.refresh_if_due()
             _import_chunk(company, chunk, result, seen_in_file)
             chunk = []
             if progress:
                 progress(result)
     if chunk:
         _import_chunk(company, chunk, result, seen_in_file)
+    statistics.refresh_if_due(finished=True)
     if progress:
         progress(result)
     return result
+
+
+class _PlannerStatistics:
+    """When a large import refreshes the database's planner statistics (talent.refresh_planner_statistics):
+    before its first chunk (an import just before may have doubled the tables), whenever the rows it wrote
+    have doubled since (from ANALYZE_AFTER_ROWS on: about log2(rows / ANALYZE_AFTER_ROWS) times), and at the
+    end, for the API's lookups that follow."""
+
+    ANALYZE_AFTER_ROWS = 10_000
+
+    def __init__(self, result: ImportResult):
+        self.result = result
+        self.written_at_last = None if not result.dry_run and result.total_rows >= IMPORT_CHUNK else -1
+
+    def refresh_if_due(self, *, finished: bool = False) -> None:
+        if self.written_at_last == -1:
+            return  # a dry run or a small file
+        written = self.result.imported + self.result.updated
+        if self.written_at_last is None or (written >= max(2 * self.written_at_last, self.ANALYZE_AFTER_ROWS)
+                                            or (finished and written > self.written_at_last)):
+            talent.refresh_planner_statistics()
+            self.written_at_last = written
 
 
 def _import_chunk(company: Company, rows: list, result: ImportResult, seen_in_file: set[str]) -> None:
@@ -176,40 +242,174 @@ def _import_chunk(company: Company, rows: list, result: ImportResult, seen_in_fi
     if result.dry_run:
         _count_dry_run(company, good, result, seen_in_file)
         return
-    # One transaction per chunk: SQLite commits (fsync) 500 rows at once instead of one by one, and the
-    # counters the console polls move once per committed chunk.
-    # Rows imported before (same content, so same event id) would be answered "duplicate" one query each:
-    # one read per chunk finds them all, and record_application_event is not called for them.
-    known_events = set(ApplicationEvent.objects.filter(
-        company=company, source="csv", event_id__in=[row.event.event_id for row in good]
-    ).values_list("event_id", flat=True))
+    if not good:
+        return
+    if not talent.batch_writes_supported():
+        _add(result, _write_chunk_row_by_row(company, good))
+        return
+    try:
+        tally = _write_chunk(company, good)
+    except DatabaseError as exc:
+        # Most likely an API call or webhook created the same candidate, application or event between this
+        # chunk's reads and its writes (IntegrityError), or a deadlock with one: nothing of the chunk was
+        # kept, and the row-by-row path (which retries such races per row) writes it instead.
+        logger.info("CSV import for %s: chunk from line %s written row by row (%s)", company.slug, good[0].line, exc)
+        tally = _write_chunk_row_by_row(company, good)
+    _add(result, tally)
+
+
+def _add(result: ImportResult, tally: _Tally) -> None:
+    result.imported += tally.imported
+    result.updated += tally.updated
+    result.skipped += tally.skipped
+    result.errors.extend(tally.errors)
+
+
+def _known_event_ids(company: Company, event_ids) -> set[str]:
+    known: set[str] = set()
+    # exclude(event_id=""): so that the partial unique index is used (see _record).
+    events = ApplicationEvent.objects.filter(company=company, source="csv").exclude(event_id="").order_by()
+    for query in talent.filter_in(events, "event_id", event_ids):
+        known.update(query.values_list("event_id", flat=True))
+    return known
+
+
+def _applications_with_pending_notices(company: Company, application_ids) -> set[int]:
+    """Which of the applications have a scheduled notice that a change to active/hired/withdrawn cancels."""
+    from tsunagu.messaging.models import Message, MessageStatus
+
+    pending: set[int] = set()
+    scheduled = Message.objects.filter(company=company, status=MessageStatus.SCHEDULED).order_by()
+    for query in talent.filter_in(scheduled, "application", application_ids):
+        pending.update(query.values_list("application_id", flat=True))
+    return pending
+
+
+def _write_chunk(company: Company, rows: list) -> _Tally:
+    """Record the rows' events as record_application_event would, one after the other, with a few queries for
+    the whole chunk: existing jobs, candidates, applications and events are read at once, rows are applied
+    in memory (talent.TalentBatch), and new and changed rows are written by bulk statements.
+
+    A row that must plan or cancel a notice goes through record_application_event itself (what is pending is
+    written first, and what that row changed is read again afterwards): only rejections with --send-notices
+    and changes of applications that have a scheduled notice, while an import of history needs none.
+    One transaction; a DatabaseError leaves nothing of the chunk behind.
+    """
+    tally = _Tally()
     with transaction.atomic():
-        for row in good:
-            if row.event.event_id in known_events:
-                result.skipped += 1
+        known = _known_event_ids(company, [row.event.event_id for row in rows])
+        todo = [row for row in rows if row.event.event_id not in known]
+        tally.skipped += len(rows) - len(todo)
+        batch = talent.TalentBatch(company)
+        batch.load(row.event for row in todo)
+        pending = _applications_with_pending_notices(company, [a.pk for a in batch.saved_applications()])
+        recorded: set[str] = set()
+        events: list[tuple] = []  # (application, event, stale, outcome), written after the applications
+        for row in todo:
+            event = row.event
+            if event.event_id in recorded:  # the same row twice in the file
+                tally.skipped += 1
+                continue
+            application = batch.application(event.external_id)
+            stale = _is_stale(application, event)
+            if not stale and _needs_messaging(application, event, pending):
+                batch.flush()
+                _insert_events(company, events)
+                events = []
+                try:
+                    outcome = record_application_event(company, event)
+                except DatabaseError as exc:
+                    # Only this row's savepoint was rolled back (_record is atomic); the chunk goes on.
+                    tally.errors.append({"line": row.line,
+                                         "message": _("保存できませんでした: %(error)s") % {"error": exc}})
+                else:
+                    recorded.add(event.event_id)
+                    tally.count(outcome)
+                batch.reload(event)
+                # Planning or cancelling can schedule notices for this application and for other applications
+                # of the same person (a combined notice split up again).
+                saved = batch.saved_applications()
+                candidate_id = next((a.candidate_id for a in saved if a.external_id == event.external_id), None)
+                pending |= _applications_with_pending_notices(
+                    company, [a.pk for a in saved if a.candidate_id == candidate_id])
+                continue
+
+            job = batch.upsert_job(event.job)
+            candidate = batch.upsert_candidate(event.candidate)
+            created = application is None
+            if created:
+                application = batch.create_application(external_id=event.external_id, candidate=candidate,
+                                                       job=job, source=event.source)
+            outcome = "stale: a newer event already set the status" if stale else ""
+            if not stale:
+                batch.apply_status(application, **_status_changes(event, candidate, job))
+                outcome = _outcome_without_messaging(application, event)
+            events.append((application, event, stale, outcome))
+            recorded.add(event.event_id)
+            tally.count(EventResult(application, created=created, duplicate=False, outcome=outcome))
+        batch.flush()
+        _insert_events(company, events)
+    return tally
+
+
+_EVENT_COLUMNS = ("company", "application", "source", "event_id", "status", "stage_raw", "rejection_reason",
+                  "occurred_at", "received_at", "applied", "outcome")
+
+
+def _insert_events(company: Company, events: list[tuple]) -> None:
+    """The ApplicationEvent rows _event_row would make, inserted without model instances (a third of the rows
+    an import writes)."""
+    now = timezone.now()
+    talent.insert_rows(ApplicationEvent, _EVENT_COLUMNS, (
+        (company.pk, application.pk, event.source, event.event_id, event.status, event.stage,
+         event.rejection_reason, event.occurred_at, now, not stale, outcome)
+        for application, event, stale, outcome in events
+    ))
+
+
+def _needs_messaging(application: Application | None, event: IncomingApplicationEvent, pending: set[int]) -> bool:
+    """Whether _plan_or_cancel_notice would call messaging for this (not stale) event."""
+    if event.status == ApplicationStatus.REJECTED:
+        # A notice is planned unless asked not to or the application was rejected already.
+        return event.notify and (application is None or application.status != ApplicationStatus.REJECTED)
+    # Any other status cancels pending notices: only an application that has one needs the call.
+    return application is not None and application.pk in pending
+
+
+def _outcome_without_messaging(application: Application, event: IncomingApplicationEvent) -> str:
+    """What _plan_or_cancel_notice answers when _needs_messaging said it has nothing to plan or cancel."""
+    if application.status == ApplicationStatus.REJECTED:
+        # Not asked to notify, or (else _needs_messaging would have said so) rejected already.
+        return "recorded without notice" if not event.notify else "already rejected"
+    return ""
+
+
+def _write_chunk_row_by_row(company: Company, rows: list) -> _Tally:
+    """The reference path: each row through record_application_event, in one transaction for the chunk."""
+    tally = _Tally()
+    known = _known_event_ids(company, [row.event.event_id for row in rows])
+    with transaction.atomic():
+        for row in rows:
+            if row.event.event_id in known:
+                tally.skipped += 1
                 continue
             try:
                 outcome = record_application_event(company, row.event)
             except DatabaseError as exc:
                 # Only this row's savepoint was rolled back (_record is atomic); the chunk goes on.
-                result.errors.append({"line": row.line, "message": _("保存できませんでした: %(error)s") % {"error": exc}})
+                tally.errors.append({"line": row.line, "message": _("保存できませんでした: %(error)s") % {"error": exc}})
                 continue
-            if outcome.duplicate:
-                result.skipped += 1
-            elif outcome.created:
-                result.imported += 1
-            else:
-                result.updated += 1
+            tally.count(outcome)
+    return tally
 
 
 def _count_dry_run(company: Company, rows: list, result: ImportResult, seen_in_file: set[str]) -> None:
     """What a real run would count, from two reads per chunk (duplicates within the file included)."""
-    known_events = set(ApplicationEvent.objects.filter(
-        company=company, source="csv", event_id__in=[row.event.event_id for row in rows]
-    ).values_list("event_id", flat=True))
-    known_applications = set(Application.objects.filter(
-        company=company, external_id__in=[row.event.external_id for row in rows]
-    ).values_list("external_id", flat=True))
+    known_events = _known_event_ids(company, [row.event.event_id for row in rows])
+    known_applications: set[str] = set()
+    applications = Application.objects.filter(company=company).order_by()
+    for query in talent.filter_in(applications, "external_id", (row.event.external_id for row in rows)):
+        known_applications.update(query.values_list("external_id", flat=True))
     for row in rows:
         event = row.event
         if event.event_id in known_events or ("event", event.event_id) in seen_in_file:

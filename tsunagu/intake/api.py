@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from tsunagu.intake.actions import record_application_event
 from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.talent.normalize import MAX_TAG_LENGTH, clean_tags
 from tsunagu.talent.schemas import ApplicationOut, application_out
 
 router = Router()
@@ -55,6 +56,10 @@ class ApplicationIn(Schema):
                     "status": "rejected",
                     "rejection_reason": "スキル不一致",
                     "occurred_at": "2026-11-21T10:00:00+09:00",
+                    "applied_at": "2026-10-01T09:00:00+09:00",
+                    "channel": "自社採用サイト",
+                    "evaluation": "B",
+                    "tags": ["Python", "リーダー経験"],
                 }
             ]
         }
@@ -73,6 +78,15 @@ class ApplicationIn(Schema):
     )
     event_id: str = Field("", max_length=200, description="Optional id of this change; a repeat is ignored")
     notify: bool = Field(True, description="false records a rejection without sending a notice (history)")
+    applied_at: datetime | None = Field(
+        None, description="When the candidate applied. Without an offset, the company's time zone."
+    )
+    channel: str = Field("", max_length=200,
+                         description="Where the candidate applied (応募経路), e.g. a job board or a referral")
+    evaluation: str = Field("", max_length=100, description="Your rating of the candidate (評価), e.g. A, B, C")
+    tags: list[str] | None = Field(
+        None, max_length=30, description="Free tags (タグ), each up to 50 characters; replaces the stored tags"
+    )
 
     @field_validator("external_id")
     @classmethod
@@ -81,11 +95,24 @@ class ApplicationIn(Schema):
             raise ValueError("external_id must not be blank")
         return value.strip()
 
+    @field_validator("tags")
+    @classmethod
+    def tags_clean(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if any(len(tag) > MAX_TAG_LENGTH for tag in value):
+            raise ValueError(f"a tag has at most {MAX_TAG_LENGTH} characters")
+        return clean_tags(value)  # trimmed; blank and repeated ones dropped
+
     def to_event(self, company, *, source: str) -> IncomingApplicationEvent:
         """The normalised event; a time without an offset is read in the company's time zone."""
+        zone = ZoneInfo(company.time_zone)
         occurred_at = self.occurred_at or timezone.now()
         if timezone.is_naive(occurred_at):
-            occurred_at = timezone.make_aware(occurred_at, ZoneInfo(company.time_zone))
+            occurred_at = timezone.make_aware(occurred_at, zone)
+        applied_at = self.applied_at
+        if applied_at is not None and timezone.is_naive(applied_at):
+            applied_at = timezone.make_aware(applied_at, zone)
         return IncomingApplicationEvent(
             external_id=self.external_id,
             candidate=CandidateData(**self.candidate.model_dump()),
@@ -97,6 +124,10 @@ class ApplicationIn(Schema):
             source=source,
             event_id=self.event_id,
             notify=self.notify,
+            applied_at=applied_at,
+            channel=self.channel,
+            evaluation=self.evaluation,
+            tags=tuple(self.tags) if self.tags is not None else None,
         )
 
 

@@ -37,4 +37,11 @@ class IncomingApplicationEvent:
     notify: bool = True
     # Set when the connection maps the source's stage name onto one of Tsunagu's stages explicitly.
     stage_code: int | None = None
+    # Optional facts about the application (the CSV's 応募日, 応募経路, 評価 and タグ; the API's fields of the
+    # same names). Empty or None means "not given": the stored value is kept. `channel` is where the candidate
+    # applied (a job board, referral, ...); `source` above is the integration the event came through.
+    applied_at: datetime | None = None
+    channel: str = ""
+    evaluation: str = ""
+    tags: tuple[str, ...] | None = None
     extra: dict = field(default_factory=dict)

@@ -71,6 +71,13 @@ class Application(models.Model):
     # occurred_at of the event that set the current status: older events cannot override it.
     status_changed_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
+    # What the source says about the application itself (CSV 応募日/応募経路/評価/タグ, the API's fields):
+    # kept for HR and for searching the pool later. `channel` is where the person applied (a job board,
+    # a referral, ...), unlike `source`, the integration the data came through.
+    applied_at = models.DateTimeField(_("応募日"), null=True, blank=True)
+    channel = models.CharField(_("応募経路"), max_length=200, blank=True)
+    evaluation = models.CharField(_("評価"), max_length=100, blank=True)
+    tags = models.JSONField(_("タグ"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

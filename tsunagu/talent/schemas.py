@@ -11,6 +11,10 @@ APPLICATION_EXAMPLE = {
     "stage_reached": "first_interview",
     "rejection_reason": "スキル不一致",
     "rejected_at": "2026-11-21T01:00:00Z",
+    "applied_at": "2026-10-01T00:00:00Z",
+    "channel": "自社採用サイト",
+    "evaluation": "B",
+    "tags": ["Python", "リーダー経験"],
     "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": "yoshiko@example.jp",
                   "phone": "090-1234-5678"},
     "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
@@ -48,6 +52,10 @@ class ApplicationOut(Schema):
     stage_reached: str
     rejection_reason: str
     rejected_at: datetime | None
+    applied_at: datetime | None
+    channel: str
+    evaluation: str
+    tags: list[str]
     candidate: CandidateOut
     job: JobOut
     notice: NoticeOut | None
@@ -67,6 +75,10 @@ def application_out(application) -> dict:
         "stage_reached": Stage(application.stage_reached).name.lower(),
         "rejection_reason": application.rejection_reason,
         "rejected_at": application.rejected_at,
+        "applied_at": application.applied_at,
+        "channel": application.channel,
+        "evaluation": application.evaluation,
+        "tags": application.tags,
         "candidate": application.candidate,
         "job": application.job,
         "notice": notice,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +34,7 @@ _RULES: list[tuple[tuple[str, ...], Stage]] = [
 ]
 
 
+@lru_cache(maxsize=1024)  # an import maps the same few stage names again and again
 def map_stage(text: str | None) -> Stage:
     folded = nfkc(text or "").lower()
     if not folded.strip():

@@ -1,6 +1,6 @@
 """The REST API as an ATS integrator uses it."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -164,3 +164,22 @@ def test_openapi_document_describes_the_endpoints_with_examples(client):
     body_schema = schema["components"]["schemas"]["ApplicationIn"]
     assert body_schema["examples"][0]["candidate"]["name"] == "髙橋 𠮷子"
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_application_date_channel_evaluation_and_tags_are_optional_and_kept(api, company):
+    body = application_body(applied_at="2026-10-01T09:00:00", channel="自社採用サイト", evaluation="B",
+                            tags=["Python", " リーダー経験 ", "python"])
+    data = api.post("/api/v1/applications", body).json()
+    # Without an offset, read in the company's time zone (Asia/Tokyo).
+    assert datetime.fromisoformat(data["applied_at"]) == datetime(2026, 10, 1, tzinfo=UTC)
+    assert (data["channel"], data["evaluation"], data["tags"]) == ("自社採用サイト", "B", ["Python", "リーダー経験"])
+
+    # Later events that do not mention them keep them.
+    data = api.post("/api/v1/applications", application_body(status="active")).json()
+    assert (data["channel"], data["evaluation"], data["tags"]) == ("自社採用サイト", "B", ["Python", "リーダー経験"])
+    application = Application.objects.get(company=company)
+    assert application.applied_at == datetime(2026, 10, 1, tzinfo=UTC)
+    assert application.tags == ["Python", "リーダー経験"]
+
+    too_long = api.post("/api/v1/applications", application_body(tags=["x" * 51]))
+    assert too_long.status_code == 422

@@ -40,3 +40,26 @@ def test_stage_names_map_onto_tsunagu_stages():
     assert map_stage("Offer") == Stage.OFFER
     assert map_stage("") == Stage.UNKNOWN
     assert map_stage("謎のステップ") == Stage.UNKNOWN
+
+
+def test_the_fast_path_for_japanese_numbers_answers_what_phonenumbers_answers():
+    # Every 3-digit prefix (the metadata's patterns are prefix-based), 10 and 11 digits, with and without hyphens,
+    # and the shapes next to it (010 is the international prefix; 00 and other lengths go to phonenumbers).
+    numbers = []
+    for prefix in range(1000):
+        digits = f"0{prefix:03d}"
+        for tail in ("123456", "9876543", "00000", "55555555"):
+            number = digits + tail
+            numbers += [number, f"{number[:3]}-{number[3:7]}-{number[7:]}", f"{number[:2]}-{number[2:6]}-{number[6:]}"]
+    for number in numbers:
+        assert normalize.phone_e164(number) == normalize._phonenumbers_e164(number, "JP"), number
+    assert normalize.phone_e164("080-1234-5678") == "+818012345678"
+    assert normalize.phone_e164("03-1234-5678") == "+81312345678"
+    assert normalize.phone_e164("010-1-212-555-0100") == normalize._phonenumbers_e164("010-1-212-555-0100", "JP")
+
+
+def test_tags_are_split_on_japanese_and_ascii_separators():
+    assert normalize.split_tags("Python、Go／リーダー経験, python ,,") == ["Python", "Go", "リーダー経験"]
+    assert normalize.split_tags("ＵＩ|UI；営業 企画\n新卒") == ["ＵＩ", "営業 企画", "新卒"]
+    assert normalize.split_tags("") == []
+    assert normalize.clean_tags([" UI/UX ", "", "ui/ux", "x" * 60]) == ["UI/UX", "x" * 50]
