@@ -476,8 +476,7 @@ def run_import_job(job_id: int) -> ImportJob:
         )
     else:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, finished_at=timezone.now())
-    if not job.dry_run:
-        # The upload holds personal data: once imported, it has no further purpose.
-        Path(job.file_path).unlink(missing_ok=True)
+    # The upload holds personal data: once imported (or checked, for a dry run), it has no further purpose.
+    Path(job.file_path).unlink(missing_ok=True)
     job.refresh_from_db()
     return job

@@ -64,6 +64,7 @@ def test_a_dry_run_upload_changes_nothing(company, login, client, django_capture
     assert (job.dry_run, job.imported, len(job.errors)) == (True, 1, 1)
     assert not Application.objects.exists() and not Message.objects.exists()
     assert "ドライラン" in client.get(f"/console/imports/{job.pk}/").content.decode()
+    assert not Path(job.file_path).exists()  # personal data: the checked upload is not kept
 
 
 def test_send_notices_plans_the_rejection_notice(company, login, client, django_capture_on_commit_callbacks):
