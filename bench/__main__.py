@@ -1,4 +1,4 @@
-"""`python -m bench [latency] [throughput] [csv] [webhooks] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from bench import csv_import, latency, throughput, webhook_ingest
+from bench import click_redirect, csv_import, latency, throughput, webhook_ingest
 from bench.harness import BenchError, database_kind, verdict
 
 BENCHMARKS = {
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "throughput": lambda options: throughput.run(options.notices),
     "csv": lambda options: csv_import.run(options.csv_rows),
     "webhooks": lambda options: webhook_ingest.run(),
+    "clicks": lambda options: click_redirect.run(),
 }
 
 

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "huey.contrib.djhuey",
+    "anymail",
     "tsunagu.core",
     "tsunagu.companies",
     "tsunagu.talent",
@@ -108,6 +109,12 @@ EMAIL_USE_TLS = _email.use_tls
 EMAIL_USE_SSL = _email.use_ssl
 EMAIL_TIMEOUT = _email.timeout
 DEFAULT_FROM_EMAIL = "no-reply@tsunagu.localhost"
+# Provider delivery (sendgrid://, postmark://, mailgun://, ses://) goes through django-anymail; its event
+# webhooks under /mail/events/ require this basic-auth secret whichever provider is configured.
+TSUNAGU_EMAIL_PROVIDER = _email.provider
+ANYMAIL = {**_email.anymail, "WEBHOOK_SECRET": config.email_webhook_secret(DATA_DIR)}
+# Amazon SES: the SNS topics whose notifications are accepted (empty: any topic with a valid signature).
+TSUNAGU_SNS_TOPIC_ARNS = list(_email.sns_topic_arns)
 
 HUEY = config.queue(DATA_DIR)
 

@@ -1,9 +1,20 @@
-from dataclasses import dataclass
+"""The dashboard's figures. Every query is scoped by company.
 
-from django.db.models import Count, Q
+Clicks count people: a person is an address with at least one click that is not flagged as a machine
+(mail scanners, link previews, HEAD requests, clicks within seconds of sending; see messaging/tracking.py),
+whether on a tracked link (MessageEvent) or on the referral link /r/ (relay Click, classified here with the
+same rules). Opens are counted separately and only as an unreliable figure.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Lower
 
 from tsunagu.companies.models import Company
-from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.messaging import tracking
+from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
 from tsunagu.relay.models import Click, Registration
 from tsunagu.relay.selectors import LedgerSummary, ledger_summary
 from tsunagu.talent.models import Application, ApplicationStatus
@@ -16,10 +27,14 @@ class LoopCounts:
     sent: int
     failed: int
     cancelled: int
-    clicks: int
-    clicked_candidates: int
+    clicks: int  # clicks by people (tracked links and the referral link), not flagged
+    clicked_candidates: int  # addresses with at least one such click on any of their mails: the people
+    machine_clicks: int  # recorded, flagged as machine, not counted above
     registrations: int
     ledger: LedgerSummary
+    opens: int = 0  # every pixel load, flagged or not: unreliable (Apple MPP, image proxies)
+    opened_messages: int = 0
+    machine_opens: int = 0  # loads by known proxies / prefetchers, HEAD, or right after sending
 
     @property
     def click_rate(self) -> float | None:
@@ -30,6 +45,13 @@ class LoopCounts:
         return self.registrations / self.sent if self.sent else None
 
 
+def _human_relay_clicks(company: Company):
+    """Referral-link clicks that the tracking rules would count as a person."""
+    not_too_soon = Q(message__sent_at__isnull=True) | Q(
+        created_at__gte=F("message__sent_at") + timedelta(seconds=tracking.TOO_SOON_SECONDS))
+    return Click.objects.filter(company=company).exclude(tracking.machine_agent_q(EventKind.CLICKED)).filter(not_too_soon)
+
+
 def loop_counts(company: Company) -> LoopCounts:
     notices = Message.objects.filter(company=company, kind=MessageKind.REJECTION).aggregate(
         scheduled=Count("pk", filter=Q(status__in=[MessageStatus.SCHEDULED, MessageStatus.SENDING])),
@@ -37,8 +59,21 @@ def loop_counts(company: Company) -> LoopCounts:
         failed=Count("pk", filter=Q(status=MessageStatus.FAILED)),
         cancelled=Count("pk", filter=Q(status=MessageStatus.CANCELLED)),
     )
-    clicks = Click.objects.filter(company=company).aggregate(
-        clicks=Count("pk"), candidates=Count("message", distinct=True)
+    events = MessageEvent.objects.filter(company=company, kind__in=[EventKind.CLICKED, EventKind.OPENED]).aggregate(
+        clicks=Count("pk", filter=Q(kind=EventKind.CLICKED, machine=False)),
+        machine_clicks=Count("pk", filter=Q(kind=EventKind.CLICKED, machine=True)),
+        opens=Count("pk", filter=Q(kind=EventKind.OPENED)),
+        opened=Count("message", filter=Q(kind=EventKind.OPENED), distinct=True),
+        machine_opens=Count("pk", filter=Q(kind=EventKind.OPENED, machine=True)),
+    )
+    human_relay = _human_relay_clicks(company)
+    relay_total = Click.objects.filter(company=company).count()
+    relay_human = human_relay.count()
+    tracked_clickers = MessageEvent.objects.filter(company=company, kind=EventKind.CLICKED, machine=False)
+    clicked_candidates = (
+        Message.objects.filter(company=company)
+        .filter(Q(pk__in=tracked_clickers.values("message_id")) | Q(pk__in=human_relay.values("message_id")))
+        .values(address=Lower("to_email")).distinct().count()
     )
     return LoopCounts(
         rejections=Application.objects.filter(company=company, status=ApplicationStatus.REJECTED).count(),
@@ -46,8 +81,12 @@ def loop_counts(company: Company) -> LoopCounts:
         sent=notices["sent"],
         failed=notices["failed"],
         cancelled=notices["cancelled"],
-        clicks=clicks["clicks"],
-        clicked_candidates=clicks["candidates"],
+        clicks=events["clicks"] + relay_human,
+        clicked_candidates=clicked_candidates,
+        machine_clicks=events["machine_clicks"] + relay_total - relay_human,
         registrations=Registration.objects.filter(company=company).count(),
         ledger=ledger_summary(company),
+        opens=events["opens"],
+        opened_messages=events["opened"],
+        machine_opens=events["machine_opens"],
     )

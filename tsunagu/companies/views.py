@@ -23,15 +23,18 @@ def settings_page(request):
     form = CompanySettingsForm(request.POST or None, instance=company)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.update_company_settings(company, **{k: form.cleaned_data[k] for k in form.changed_data})
+            actions.update_company_settings(company, **form.changes())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("設定を保存しました。"))
             return redirect("console:settings")
     keys = ApiKey.objects.filter(company=company).order_by("-created_at")
+    from tsunagu.messaging.dkim_signing import dns_record
+
     return render(request, "companies/settings.html", {"form": form, "api_keys": keys,
-                                                       "new_api_key": request.session.pop("new_api_key", None)})
+                                                       "new_api_key": request.session.pop("new_api_key", None),
+                                                       "dkim_record": dns_record(company)})
 
 
 @require_POST

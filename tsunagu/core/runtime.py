@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -39,24 +40,38 @@ def create_consumer(workers: int | None = None):
     return HUEY.create_consumer(periodic=False, **options)
 
 
-def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
-    """Sweep the outbox on a short interval: every due row is handed to the queue, whatever the queue lost.
-    ATSs without webhooks (HERP Hire) are polled from here too, each when its interval is up."""
+def scheduler_jobs() -> list[tuple[str, object, float]]:
+    """What the scheduler runs: (name, function, how often in seconds; 0 = every tick). Each reads our
+    own tables, so a job missed during an outage simply finds more to do when the system is back."""
     from tsunagu.intake.polling import poll_due_connections
     from tsunagu.intake.webhooks import sweep_deliveries
-    from tsunagu.messaging.actions import sweep_outbox
+    from tsunagu.messaging.actions import alert_failures, sweep_outbox
+    from tsunagu.messaging.followups import plan_due_follow_ups
 
+    return [
+        ("outbox sweep", sweep_outbox, 0),
+        ("webhook delivery sweep", sweep_deliveries, 0),
+        ("ATS polling", poll_due_connections, 0),
+        ("failure alerts", alert_failures, 60),
+        ("follow-ups", plan_due_follow_ups, 60),
+    ]
+
+
+def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
+    """Run the scheduler's jobs on a short interval: every due row is handed to the queue, whatever the
+    queue lost; ATSs without webhooks (HERP Hire) are polled, each when its interval is up."""
     interval = interval or settings.TSUNAGU_SCHEDULER_INTERVAL
+    jobs = scheduler_jobs()
+    last_run: dict[str, float] = {}
     while not stop.is_set():
-        try:
-            sweep_outbox()
-            sweep_deliveries()
-        except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
-            logger.exception("scheduler sweep failed; retrying")
-        try:
-            poll_due_connections()
-        except Exception:  # noqa: BLE001 - a polling failure must not stop the outbox sweeps
-            logger.exception("ATS polling failed; retrying")
-        finally:
-            close_old_connections()
+        for name, job, every in jobs:
+            now = time.monotonic()
+            if every and now - last_run.get(name, -every) < every:
+                continue
+            last_run[name] = now
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - one failing job (a database hiccup) must not stop the others
+                logger.exception("scheduler job %r failed; retrying", name)
+        close_old_connections()
         stop.wait(interval)

@@ -12,12 +12,13 @@ class MessageOut(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 42, "kind": "rejection", "status": "sent", "application": "A-1001", "to_email": "yoshiko@example.jp",
         "subject": "選考結果のご連絡(株式会社つなぐ)", "send_at": "2026-11-24T00:00:00Z",
-        "sent_at": "2026-11-24T00:00:01Z", "attempts": 1, "last_error": "",
+        "sent_at": "2026-11-24T00:00:01Z", "attempts": 1, "last_error": "", "status_reason": "",
     }]})
 
     id: int
     kind: str
-    status: str
+    status: str = Field(description="scheduled, sending, sent, failed, cancelled, or suppressed (not sent: the "
+                                    "address is on the company's suppression list; status_reason says why)")
     application: str | None = Field(None, description="The application's external_id")
     to_email: str
     subject: str
@@ -25,6 +26,9 @@ class MessageOut(Schema):
     sent_at: datetime | None
     attempts: int
     last_error: str
+    status_reason: str = Field("", description="Why the message has its status, for `suppressed` the suppression "
+                                               "list's reason and date (e.g. 配信停止の申し出, 2026-11-21); "
+                                               "empty otherwise")
 
 
 class MessageFilter(Schema):
@@ -50,7 +54,7 @@ def list_messages(request, filters: Query[MessageFilter]):
             "id": m.pk, "kind": m.kind, "status": m.status,
             "application": m.application.external_id if m.application else None,
             "to_email": m.to_email, "subject": m.subject, "send_at": m.send_at, "sent_at": m.sent_at,
-            "attempts": m.attempts, "last_error": m.last_error,
+            "attempts": m.attempts, "last_error": m.last_error, "status_reason": m.status_reason,
         }
         for m in messages[filters.offset:filters.offset + filters.limit]
     ]

@@ -69,6 +69,22 @@ def address_header(header_name: str, name: str, address: str) -> str:
     return f"{encoded}{separator}<{address}>"
 
 
+def uri_list_header(header_name: str, uris: list[str]) -> str:
+    """An RFC 2369 list of URIs (`<https://...>, <mailto:...>`), folded between URIs to keep lines short
+    where it can (a URI itself is never split). A URI must be ASCII without spaces or angle brackets."""
+    for uri in uris:
+        if not uri.isascii() or any(c in uri for c in " \t\r\n<>"):
+            raise ValueError(f"not a URI for the {header_name} header: {uri!r}")
+    value, line = "", len(header_name) + 2
+    for index, uri in enumerate(uris):
+        item = f"<{uri}>" + ("," if index < len(uris) - 1 else "")
+        if index and line + 1 + len(item) > 78:
+            value, line = f"{value}\n {item}", 1 + len(item)
+        else:
+            value, line = (f"{value} {item}" if index else item), line + (1 if index else 0) + len(item)
+    return value
+
+
 def _base64_body(text: str) -> bytes:
     # encodebytes writes 76-character lines, the MIME limit, each ending in "\n".
     return base64.encodebytes(text.encode("utf-8"))
@@ -109,10 +125,13 @@ class NoticeEmail(EmailMessage):
     the display names go into the headers only."""
 
     def __init__(self, *, subject: str, text: str, html: str, from_name: str, from_email: str, to_name: str,
-                 to_email: str, message_id: str, reply_to: str = "", headers: dict | None = None):
+                 to_email: str, message_id: str, reply_to: str = "", headers: dict | None = None,
+                 list_unsubscribe: list[str] | None = None):
         super().__init__(subject=subject, body=text, from_email=from_email, to=[to_email],
                          reply_to=[reply_to] if reply_to else None, headers=headers)
         self.html, self.from_name, self.to_name, self.message_id = html, from_name, to_name, message_id
+        # RFC 2369 / RFC 8058: the unsubscribe URIs (the first an https URL that takes a one-click POST).
+        self.list_unsubscribe = list_unsubscribe or []
 
     def message(self) -> WireMessage:
         # "=_" never occurs in base64 bodies, so the boundary cannot collide with the content.
@@ -129,6 +148,11 @@ class NoticeEmail(EmailMessage):
             ("Message-ID", header_value("Message-ID", self.message_id)),
             ("MIME-Version", "1.0"),
         ]
+        if self.list_unsubscribe:
+            headers += [
+                ("List-Unsubscribe", uri_list_header("List-Unsubscribe", self.list_unsubscribe)),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ]
         headers += [(name, header_value(name, str(value))) for name, value in self.extra_headers.items()]
         headers.append(("Content-Type", f'multipart/alternative;\n boundary="{boundary}"'))
         head = "".join(f"{name}: {value}\n" for name, value in headers)

@@ -20,6 +20,7 @@ from tsunagu.talent.normalize import clean_text
 
 # A referral link can start at most this many registrations a day (stops a link being used to mail-bomb).
 MAX_REQUESTS_PER_LINK_PER_DAY = 5
+REFERRAL_KINDS = (MessageKind.REJECTION, MessageKind.FOLLOW_UP, MessageKind.INVITATION)
 
 
 def message_for_referral(token: str) -> Message | None:
@@ -28,7 +29,8 @@ def message_for_referral(token: str) -> Message | None:
         return None
     return (
         Message.objects.select_related("company", "application__candidate", "application__job")
-        .filter(pk=message_id, kind=MessageKind.REJECTION)
+        # Every mail about a rejected application carries the personal link: the notice and its follow-ups.
+        .filter(pk=message_id, kind__in=REFERRAL_KINDS, application__isnull=False)
         .first()
     )
 

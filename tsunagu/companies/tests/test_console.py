@@ -91,7 +91,7 @@ def test_settings_are_saved_and_bad_values_are_refused(login, two_companies):
     client = login(mine)
     form = {"name": "株式会社ミネ", "time_zone": "Asia/Tokyo", "delay_minutes": 30, "send_window": "always",
             "business_hour_start": 9, "business_hour_end": 18, "combine_rejections_minutes": 60, "referral_ratio": 5,
-            "retention_days": 365}
+            "retention_days": 365, "frequency_cap_days": 30}
     assert client.post("/console/settings/", form).status_code == 302
     mine.refresh_from_db()
     assert (mine.delay_minutes, mine.send_window, mine.referral_ratio) == (30, "always", 5)

@@ -20,15 +20,17 @@ def test_a_worker_waits_while_requests_are_writing_and_not_when_they_are_quiet()
 
 
 def test_a_flood_of_requests_cannot_stall_the_worker_beyond_its_limit():
-    stop = threading.Event()
+    stop, writing = threading.Event(), threading.Event()
 
     def flood():
         while not stop.is_set():
             with db.serialized_writes():
                 pass
+            writing.set()
 
     writer = threading.Thread(target=flood)
     writer.start()
+    assert writing.wait(5)
     try:
         waited = db.yield_to_requests(quiet=0.05, max_seconds=0.3)
     finally:

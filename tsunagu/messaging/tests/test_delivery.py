@@ -327,3 +327,18 @@ def test_one_delivery_task_sends_batch_after_batch_until_nothing_is_due(api, smt
     assert len(smtp_settings.wait_for(5)) == 5
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
     assert woken  # full batches asked for help
+
+
+def test_sent_html_carries_the_open_pixel_and_keeps_the_personal_links(api, company, smtp_settings,
+                                                                       django_capture_on_commit_callbacks):
+    from tsunagu.messaging.actions import save_template
+
+    save_template(company, "rejection", subject="選考結果のご連絡",
+                  body_text="{{ candidate_name }}様\n\n求人一覧: https://jobs.acme.example/list\n\n{{ referral_url }}\n")
+    reject(api, django_capture_on_commit_callbacks)
+    [received] = smtp_settings.wait_for(1)
+    html, text = html_part(received["message"]), text_part(received["message"])
+    assert "/t/o/" in html and "/t/c/" in html  # the pixel, and the company's own link made trackable
+    assert 'href="https://jobs.acme.example/list"' not in html
+    assert "/r/" in html and "/u/" in html  # the referral and unsubscribe links record on their own
+    assert "https://jobs.acme.example/list" in text and "/t/" not in text  # the text part is as written

@@ -65,8 +65,10 @@ def test_preview_uses_a_real_candidate_of_the_company(company, api):
     preview = actions.preview(company, MessageKind.REJECTION, subject="{{ company_name }}",
                               body_text="{{ candidate_name }}様 {{ job_title }} {{ stage }}")
     assert preview.subject == "株式会社アクメ"
-    assert preview.text.strip() == "髙橋 𠮷子様 バックエンドエンジニア 一次面接"
+    assert preview.text.startswith("髙橋 𠮷子様 バックエンドエンジニア 一次面接\n")
     assert "<p>" in preview.html
+    # HR sees the footer every advertising mail ends with, whatever the template says.
+    assert "/u/" in preview.text and "送信者:株式会社アクメ" in preview.text
 
 
 def test_edited_template_is_what_the_next_notice_says(company, api, django_capture_on_commit_callbacks):

@@ -1,0 +1,355 @@
+"""Benchmark (e): tracked-link clicks answered per second, and their p99, as a ratio to a bare view.
+
+`tsunagu serve` runs as users run it (web server, queue worker and scheduler in one process) with one
+company and 2,000 real sent notices in its outbox. A helper process (Django, same data dir and secret
+key) signs one click link per notice exactly as mail carries them (`/t/c/<token>`, target URL, message,
+company and send time in the token). The load comes from a second process: keep-alive client threads,
+each GETting links round-robin with a phone browser's User-Agent for a fixed time, counting 302 answers
+and their latency. The baseline is /healthz on the same server in the same run (a Django view that returns
+{"ok": true} through the same middleware), measured before and after; the ratio uses the mean.
+
+Afterwards the server is stopped gracefully (SIGTERM) and the database must hold exactly one click event
+per 302 answer (timed and warm-up), none flagged as a machine: the buffer in front of the database loses
+nothing on a normal shutdown.
+
+Target (issue 4): click redirect >= 50 % of the bare view's rate, with p99 < 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import multiprocessing
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.harness import (
+    HOST,
+    BenchError,
+    OutboxProbe,
+    Service,
+    bench_environment,
+    free_port,
+    last_json_line,
+    percentile,
+    run_python_module,
+    run_tsunagu,
+    say,
+    section,
+    verdict,
+    wait_for_http_ok,
+)
+
+THREADS = 8  # concurrent keep-alive client connections (as the webhook benchmark)
+DURATION = 10.0  # seconds per measured phase
+MESSAGES = 2_000  # sent notices, one signed link each; clients cycle through them
+WARMUP_REQUESTS = 50  # per kind, sequential, not timed
+HTTP_TIMEOUT = 30.0
+TARGET_RATIO = 0.50
+TARGET_P99_MS = 20.0
+# A phone browser: neither a scanner nor too soon after sending (the notices were sent an hour ago), so
+# every click must be recorded as a person.
+BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+# --- the helper that makes real notices and their links (run with Django, in the bench environment) -----
+
+def make_links(company_slug: str, count: int, out: str) -> dict:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tsunagu.settings")
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tsunagu.companies.models import Company
+    from tsunagu.messaging import tracking
+    from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+
+    company = Company.objects.get(slug=company_slug)
+    sent_at = timezone.now() - timedelta(hours=1)
+    Message.objects.bulk_create([
+        Message(company=company, kind=MessageKind.REJECTION, key=f"bench-click:{n}", to_email=f"c{n}@example.jp",
+                to_name="髙橋 𠮷子", status=MessageStatus.SENT, send_at=sent_at, sent_at=sent_at,
+                subject="選考結果のご連絡", body_text="…")
+        for n in range(count)
+    ], batch_size=500)
+    messages = Message.objects.filter(company=company, key__startswith="bench-click:").order_by("pk")
+    paths = [
+        "/t/c/" + tracking.click_token(f"https://careers.bench.example/jobs/{message.pk}?utm_source=tsunagu",
+                                       message_id=message.pk, company_id=company.pk, sent_at=message.sent_at)
+        for message in messages
+    ]
+    Path(out).write_text(json.dumps(paths))
+    return {"messages": len(paths), "path_length": max(len(path) for path in paths)}
+
+
+# --- load (in its own process: the client threads have their own GIL) --------------------------------
+
+@dataclass(frozen=True)
+class LoadSpec:
+    port: int
+    kind: str  # "healthz" or "click"
+    paths_file: str = ""
+    threads: int = THREADS
+    duration: float = DURATION
+
+    @property
+    def expected_status(self) -> int:
+        return 302 if self.kind == "click" else 200
+
+    def paths(self) -> list[str]:
+        return json.loads(Path(self.paths_file).read_text()) if self.kind == "click" else ["/healthz"]
+
+
+@dataclass
+class LoadResult:
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of expected answers only
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    expected: int = 200
+    sample_failure: str = ""
+    sample_location: str = ""
+    client_cpu: float = 0.0  # seconds of CPU the load generator used
+    server_cpu: float = math.nan  # seconds of CPU the server process used meanwhile (Linux /proc)
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(self.expected, 0)
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else math.nan
+
+    def p(self, fraction: float) -> float:
+        return percentile(self.latencies, fraction) * 1000
+
+
+def generate_load(spec: LoadSpec) -> LoadResult:
+    paths = spec.paths()
+    barrier = threading.Barrier(spec.threads + 1)
+    results = [LoadResult(expected=spec.expected_status) for _ in range(spec.threads)]
+    finished = [0.0] * spec.threads
+    deadline_box: list[float] = []
+    headers = {"User-Agent": BROWSER}
+
+    def client(index: int) -> None:
+        result = results[index]
+        mine = paths[index::spec.threads] or paths
+        connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
+        barrier.wait()
+        deadline = deadline_box[0]
+        n = 0
+        try:
+            while time.perf_counter() < deadline:
+                path = mine[n % len(mine)]
+                n += 1
+                sent = time.perf_counter()
+                try:
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                    answer = response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    result.errors[type(exc).__name__] += 1
+                    connection.close()
+                    continue
+                elapsed = time.perf_counter() - sent
+                result.statuses[response.status] += 1
+                if response.status == spec.expected_status:
+                    result.latencies.append(elapsed)
+                    if spec.kind == "click" and not result.sample_location:
+                        result.sample_location = f"{path[:40]}… → {response.getheader('Location')}"
+                elif not result.sample_failure:
+                    result.sample_failure = f"{response.status}: {answer[:300]!r}"
+                if response.will_close:
+                    connection.close()
+        finally:
+            finished[index] = time.perf_counter()
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(spec.threads)]
+    for thread in threads:
+        thread.start()
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    deadline_box.append(started + spec.duration)
+    barrier.wait()
+    for thread in threads:
+        thread.join(spec.duration + HTTP_TIMEOUT + 10)
+    total = LoadResult(seconds=max(finished) - started, expected=spec.expected_status,
+                       client_cpu=time.process_time() - cpu_started)
+    for result in results:
+        total.latencies.extend(result.latencies)
+        total.statuses.update(result.statuses)
+        total.errors.update(result.errors)
+        total.sample_failure = total.sample_failure or result.sample_failure
+        total.sample_location = total.sample_location or result.sample_location
+    total.latencies.sort()
+    return total
+
+
+def run_load(spec: LoadSpec, server: Service) -> LoadResult:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        pool.apply(time.sleep, (0,))  # the pool process is up before the server's CPU is read
+        cpu_before = _process_cpu(server.process.pid)
+        pending = pool.apply_async(generate_load, (spec,))
+        deadline = time.monotonic() + spec.duration + HTTP_TIMEOUT + 60
+        while not pending.ready():
+            server.check_running()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the load generator for {spec.kind} did not finish")
+            pending.wait(0.5)
+        result = pending.get()
+        result.server_cpu = _process_cpu(server.process.pid) - cpu_before
+        return result
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads), from /proc; NaN where there is none."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def warm_up(spec: LoadSpec) -> int:
+    """Sequential requests before the clock; returns the expected answers (each click one is an event)."""
+    paths = spec.paths()
+    connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
+    ok = 0
+    try:
+        for n in range(WARMUP_REQUESTS):
+            connection.request("GET", paths[n % len(paths)], headers={"User-Agent": BROWSER})
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != spec.expected_status:
+                raise BenchError(f"warm-up {spec.kind} answered {response.status}: {answer[:500]!r}")
+            ok += 1
+    finally:
+        connection.close()
+    return ok
+
+
+# --- reading events from outside ------------------------------------------------------------------
+
+class EventProbe(OutboxProbe):
+    """Counts click events (person / machine) straight from the database; the bench process needs no Django."""
+
+    QUERY = "SELECT machine, COUNT(*) FROM messaging_messageevent WHERE kind = 'clicked' GROUP BY machine"
+
+    def clicks(self) -> tuple[int, int]:
+        counts = {bool(machine): n for machine, n in self.counts().items()}
+        return counts.get(False, 0), counts.get(True, 0)
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+def run() -> dict:
+    section(f"(e) click redirect: tracked links answered/s vs a bare Django view "
+            f"({THREADS} keep-alive clients, {DURATION:.0f} s per phase)")
+    with bench_environment("clicks") as bench:
+        port = free_port()
+        base_url = f"http://{HOST}:{port}"
+        env = bench.with_env(TSUNAGU_BASE_URL=base_url, TSUNAGU_EMAIL_URL="capture://")
+        run_tsunagu(env, "manage", "migrate", "--verbosity", "0")
+        run_tsunagu(env, "company", "create", "--name", "株式会社ベンチ", "--slug", "bench", "--delay-minutes", "60")
+        paths_file = str(bench.data_dir / "click-paths.json")
+        made = last_json_line(run_python_module(env, "bench.click_redirect", "make-links", "--company", "bench",
+                                                "--count", str(MESSAGES), "--out", paths_file))
+        say(f"{made['messages']:,} sent notices, one signed link each (up to {made['path_length']} characters)")
+        probe = EventProbe(bench)
+        try:
+            with Service("serve", ["serve", "--bind", f"{HOST}:{port}"], env) as server:
+                wait_for_http_ok(f"{base_url}/healthz", timeout=60, service=server)
+                health = LoadSpec(port=port, kind="healthz")
+                clicks = LoadSpec(port=port, kind="click", paths_file=paths_file)
+                warm_up(health)
+                before = run_load(health, server)
+                _line("bare view /healthz (before)", before)
+                warm_clicks = warm_up(clicks)
+                redirect = run_load(clicks, server)
+                _line("click redirect /t/c/…", redirect)
+                during = probe.clicks()
+                after = run_load(health, server)
+                _line("bare view /healthz (after)", after)
+                server.stop()  # SIGTERM: the graceful shutdown under test
+                if server.process.returncode != 0:
+                    say(f"warning: `tsunagu serve` exited with {server.process.returncode} on SIGTERM:\n"
+                        f"{server.log_tail()}")
+            stored = probe.clicks()
+        finally:
+            probe.close()
+        say(f"a sample redirect: {redirect.sample_location}")
+        return _report(before, after, redirect, warm_clicks, during, stored)
+
+
+def _line(label: str, result: LoadResult) -> None:
+    extra = ""
+    other = {status: n for status, n in result.statuses.items() if status != result.expected}
+    if other or result.errors:
+        extra = f"  UNEXPECTED: {dict(other)} errors {dict(result.errors)}; first: {result.sample_failure}"
+    answers = max(1, sum(result.statuses.values()))
+    say(f"{label:<28} {result.ok:7,} {result.expected} in {result.seconds:5.1f} s = {result.rate:8,.0f} /s   "
+        f"p50 {result.p(0.50):6.1f} ms   p99 {result.p(0.99):6.1f} ms   CPU/request: server "
+        f"{result.server_cpu / answers * 1e6:4.0f} µs, client {result.client_cpu / answers * 1e6:4.0f} µs{extra}")
+
+
+def _report(before: LoadResult, after: LoadResult, redirect: LoadResult, warm_clicks: int,
+            during: tuple[int, int], stored: tuple[int, int]) -> dict:
+    baseline = (before.rate + after.rate) / 2
+    ratio = redirect.rate / baseline if baseline else math.nan
+    p99 = redirect.p(0.99)
+    answered = redirect.ok + warm_clicks
+    people, machines = stored
+    say()
+    say(f"bare view (mean of before/after): {baseline:8,.0f} req/s")
+    if min(before.rate, after.rate) < 0.67 * max(before.rate, after.rate):
+        say("  note: the two baseline runs differ by more than 1.5x - something else was using this machine's "
+            "CPU; the ratio is unreliable, re-run")
+    fast = ratio >= TARGET_RATIO
+    quick = p99 < TARGET_P99_MS
+    say(f"click redirect:                   {redirect.rate:8,.0f} req/s = {ratio:6.1%} of the bare view   "
+        f"target >= {TARGET_RATIO:.0%}: {verdict(fast)}")
+    say(f"click redirect p99:               {p99:8.1f} ms   target < {TARGET_P99_MS:.0f} ms: {verdict(quick)}")
+    say(f"click events written while the load ran: {sum(during):,}; after the graceful stop: {people + machines:,}")
+    exact = people == answered and machines == 0
+    say(f"click events stored: {people:,} as people, {machines} flagged, for {answered:,} answers 302 "
+        f"({redirect.ok:,} timed + {warm_clicks} warm-up): " + ("match" if exact else "MISMATCH"))
+    unexpected = sum(n for status, n in redirect.statuses.items() if status != 302) + sum(redirect.errors.values())
+    return {
+        "name": "clicks",
+        "summary": f"{redirect.rate:,.0f} redirects/s = {ratio:.0%} of bare view {baseline:,.0f} req/s "
+                   f"(target {TARGET_RATIO:.0%}), p99 {p99:.1f} ms (target < {TARGET_P99_MS:.0f}); "
+                   f"{people:,}/{answered:,} events stored" + (f"; {unexpected} unexpected" if unexpected else ""),
+        "met": fast and quick and exact,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="helper of the click benchmark (run inside its environment)")
+    parser.add_argument("command", choices=["make-links"])
+    parser.add_argument("--company", required=True)
+    parser.add_argument("--count", type=int, default=MESSAGES)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    print(json.dumps(make_links(args.company, args.count, args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The dashboard leads with people who clicked and registrations; machines and opens are shown apart."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tsunagu.analytics.selectors import loop_counts
+from tsunagu.companies import actions as companies
+from tsunagu.companies.models import Role
+from tsunagu.conftest import ApiClient, application_body
+from tsunagu.messaging import tracking
+from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.relay import actions as relay
+from tsunagu.relay import tokens
+from tsunagu.relay.models import Click
+
+BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/131.0.0.0 Safari/537.36")
+
+
+@pytest.fixture
+def events():
+    original = tracking.buffer
+    tracking.buffer = tracking.EventBuffer(autostart=False)
+    try:
+        yield tracking.buffer
+    finally:
+        tracking.buffer = original
+
+
+def sent_notice(api, external_id, email_address) -> Message:
+    response = api.post("/api/v1/applications", application_body(external_id=external_id, email_address=email_address))
+    assert response.status_code == 201, response.content
+    message = Message.objects.get(application__external_id=external_id, kind=MessageKind.REJECTION)
+    sent_at = timezone.now() - timedelta(hours=1)
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=sent_at)
+    message.refresh_from_db()
+    return message
+
+
+def click(client, message, agent=BROWSER, method="get"):
+    token = tracking.click_token("https://careers.example.jp/", message_id=message.pk,
+                                 company_id=message.company_id, sent_at=message.sent_at)
+    response = getattr(client, method)(f"/t/c/{token}", headers={"User-Agent": agent})
+    assert response.status_code == 302
+
+
+def open_mail(client, message, agent=BROWSER):
+    token = tracking.open_token(message_id=message.pk, company_id=message.company_id, sent_at=message.sent_at)
+    assert client.get(f"/t/o/{token}.gif", headers={"User-Agent": agent}).status_code == 200
+
+
+def referral_click(client, message, agent=BROWSER, seconds_after_sending=None):
+    response = client.get(f"/r/{tokens.referral_token(message.pk)}", headers={"User-Agent": agent})
+    assert response.status_code == 200
+    if seconds_after_sending is not None:
+        last = Click.objects.filter(message=message).latest("pk")
+        Click.objects.filter(pk=last.pk).update(created_at=message.sent_at + timedelta(seconds=seconds_after_sending))
+
+
+def register(message):
+    request = relay.request_registration(message, relay.RegistrationForm(
+        name="髙橋 𠮷子", email=message.to_email, consent_purpose=True, consent_provision=True))
+    relay.verify_registration(tokens.verify_token(request.pk))
+
+
+def build_activity(make_company, client):
+    """Company A: three notices sent. Company B: activity that A must never see."""
+    company, key = make_company(delay_minutes=600)
+    api = ApiClient(key)
+    first, second, third = (sent_notice(api, f"A-{n}", f"a{n}@example.jp") for n in (1, 2, 3))
+    click(client, first)
+    click(client, first)  # the same person twice: two clicks, one person
+    referral_click(client, first)
+    click(client, second, agent="Mozilla/5.0 (compatible; Proofpoint URL Defense)")
+    click(client, second, method="head")
+    referral_click(client, second, agent="Barracuda Sentinel (EE)")
+    referral_click(client, second, seconds_after_sending=2)  # the gateway fetching on delivery
+    referral_click(client, third)
+    register(third)
+    open_mail(client, first)
+    open_mail(client, second, agent="Mozilla/5.0")  # Apple Mail Privacy Protection
+
+    other, other_key = make_company(slug="other", name="株式会社ほか")
+    elsewhere = sent_notice(ApiClient(other_key), "B-1", "b1@example.jp")
+    click(client, elsewhere)
+    referral_click(client, elsewhere)
+    open_mail(client, elsewhere)
+    register(elsewhere)
+    tracking.flush()
+    return company, other
+
+
+@pytest.mark.django_db
+def test_counts_lead_with_people_and_keep_machines_and_opens_apart(make_company, client, events):
+    company, other = build_activity(make_company, client)
+    counts = loop_counts(company)
+    assert counts.sent == 3
+    assert counts.clicked_candidates == 2  # first and third; second was only ever machines
+    assert counts.clicks == 4  # 2 tracked + 2 referral clicks by people
+    assert counts.machine_clicks == 4  # Proofpoint, HEAD, Barracuda, 2 s after sending
+    assert counts.registrations == 1
+    assert (counts.opens, counts.opened_messages, counts.machine_opens) == (2, 2, 1)
+    assert counts.click_rate == pytest.approx(2 / 3)
+
+    theirs = loop_counts(other)
+    assert (theirs.sent, theirs.clicked_candidates, theirs.clicks, theirs.machine_clicks, theirs.registrations,
+            theirs.opens) == (1, 1, 2, 0, 1, 1)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_page_shows_them(make_company, client, login, events):
+    company, _other = build_activity(make_company, client)
+    login(company, Role.VIEWER)
+    page = client.get("/console/").content.decode()
+    shown = dict(re.findall(r'data-count="([\w-]+)">(\d+)<', page))
+    assert shown == {"clicks": "2", "registrations": "1", "credits": "1", "slots": "0", "machine-clicks": "4",
+                     "rejections": "3", "scheduled": "0", "sent": "3", "failed": "0", "opens": "2"}
+    # Clicks and registrations come first; opens later, with the warning.
+    assert page.index('data-count="clicks"') < page.index('data-count="registrations"') < page.index(
+        'data-count="opens"')
+    assert "Mail Privacy Protection" in page and "画像プロキシ" in page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_in_a_browser(make_company, client, events, live_server, new_page):
+    company, _other = build_activity(make_company, client)
+    companies.create_user(email="hr@acme.example", password="a-long-password", company=company, role=Role.ADMIN)
+    page = new_page()
+    page.goto(live_server.url + "/console/")
+    page.fill("#id_username", "hr@acme.example")
+    page.fill("#id_password", "a-long-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('ダッシュボード')")
+    first_cards = page.locator(".cards").first.locator(".card .label").all_text_contents()
+    assert first_cards[:2] == ["リンクを開いた人", "登録"]
+    assert page.text_content("[data-count=clicks]") == "2"
+    assert page.text_content("[data-count=registrations]") == "1"
+    assert "送信済みに対して 67%" in page.text_content(".card:has([data-count=clicks])")
+    assert page.text_content("[data-count=machine-clicks]") == "4"
+    assert page.is_visible("#machine-clicks")
+    assert page.text_content("[data-count=opens]") == "2"
+    assert "読み込み2回(うち自動1回)" in page.text_content("#opens")
+    note = page.locator("#opens-note")
+    assert note.is_visible() and "Mail Privacy Protection" in note.text_content()
