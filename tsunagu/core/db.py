@@ -5,13 +5,14 @@ turning into latency (both do nothing on PostgreSQL, which takes concurrent writ
   finds the database locked would otherwise sleep in SQLite's busy handler, in steps of up to tens of
   milliseconds, even when the lock frees sooner. Each write also stamps a file in the data folder.
 - `yield_to_requests()`: a queue worker about to start a long write transaction first waits for a
-  quiet moment, when no request has written for QUIET_SECONDS (the stamp's age tells, across
-  processes). Requests answer ATSs that time out and retry; the worker's processing can wait. It
+  quiet moment, when no request is writing or waiting to (a shared `flock` each holds meanwhile) and
+  none has written for QUIET_SECONDS (the stamp's age), across processes. Requests answer ATSs that time out and retry; the worker's processing can wait. It
   waits MAX_YIELD_SECONDS at most, so a flood of requests cannot stall it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
@@ -44,9 +45,38 @@ def serialized_writes():
 
 @contextmanager
 def _request_write():
-    with _SQLITE_WRITER:
-        yield
-    os.utime(_stamp())
+    # Held from before waiting for the lock until written: a worker sees a request waiting, not only
+    # one that has written (a request stuck behind the worker's transaction would otherwise look quiet).
+    descriptor = _writing_file()
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    try:
+        with _SQLITE_WRITER:
+            yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.utime(_stamp())
+
+
+def _requests_writing() -> bool:
+    descriptor = _writing_file()
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return False
+
+
+_thread_files = threading.local()
+
+
+def _writing_file() -> int:
+    # One open file per thread: a flock belongs to the open file, so threads sharing one would share it.
+    descriptor = getattr(_thread_files, "descriptor", None)
+    if descriptor is None:
+        path = settings.DATA_DIR / "request-writes.lock"
+        descriptor = _thread_files.descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return descriptor
 
 
 def yield_to_requests(*, quiet: float = QUIET_SECONDS, max_seconds: float = MAX_YIELD_SECONDS) -> float:
@@ -56,7 +86,7 @@ def yield_to_requests(*, quiet: float = QUIET_SECONDS, max_seconds: float = MAX_
     started = time.time()
     while True:
         now = time.time()
-        idle = now - _stamp().stat().st_mtime
+        idle = 0.0 if _requests_writing() else now - _stamp().stat().st_mtime
         if idle >= quiet or now - started >= max_seconds:
             return now - started
         time.sleep(min(quiet - idle, max_seconds - (now - started)) + 0.001)
