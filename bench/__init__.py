@@ -1,4 +1,4 @@
-"""Tsunagu benchmarks, run by `make bench` (`python -m bench [latency|throughput]`).
+"""Tsunagu benchmarks, run by `make bench` (`python -m bench [latency] [throughput] [csv] [webhooks] [clicks]`).
 
 They print figures and compare them with a target or with a baseline measured in the same run; they
 never assert on timing (a missed target prints MISS, it does not fail the run). Each benchmark gets a
@@ -13,10 +13,22 @@ server: then a throw-away database tsunagu_bench_<random> is created on it and d
     received. Targets: p50 <= 1 s, p99 <= 2 s.
 
 (b) throughput (bench/throughput.py)
-    10,000 notices planned through the intake action (HTTP skipped), delivered by `tsunagu worker`
-    and `tsunagu scheduler` to an SMTP sink in its own process, against a baseline of the same
-    10,000 pre-rendered messages sent by a raw smtplib loop over one connection to the same sink
+    100,000 personalised notices planned through the intake action (HTTP skipped), delivered by
+    `tsunagu worker` and `tsunagu scheduler` to an SMTP sink in its own process, against a baseline of
+    the same 100,000 pre-rendered messages sent by a raw smtplib loop over one connection to the same sink
     (run before and after the worker; the ratio uses the mean).
     Prints messages/second for both and their ratio, and checks the sink received each notice exactly
     once. Target: worker >= 70 % of raw smtplib.
+
+(c) csv (bench/csv_import.py)
+    100,000 CP932 rows of an Excel export through `tsunagu import-csv`, then the same file again.
+    Target: the first import within 30 s.
+
+(d) webhooks (bench/webhook_ingest.py)
+    Signed Greenhouse webhooks POSTed by client threads in a second process to `tsunagu serve`,
+    against /healthz on the same server. Target: >= 500 events/s, each answered event stored once.
+
+(e) clicks (bench/click_redirect.py)
+    Tracked-link clicks against /healthz on the same server, from a second process.
+    Targets: >= 50 % of the bare view's rate, p99 < 20 ms, one stored click per redirect.
 """

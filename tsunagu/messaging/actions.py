@@ -242,14 +242,22 @@ def _pending_notice_to_join(application: Application, decided_at) -> Message | N
     window = application.company.combine_rejections_minutes
     if not window:
         return None
+    # Start from the person's other applications (a handful, by the candidate index): filtering messages by
+    # status first would scan every scheduled notice, which makes a mass rejection quadratic.
+    siblings = list(
+        Application.objects.filter(
+            company=application.company, candidate_id=application.candidate_id,
+            rejected_at__gte=decided_at - timedelta(minutes=window),
+            rejected_at__lte=decided_at + timedelta(minutes=window),
+        ).exclude(pk=application.pk).order_by().values_list("pk", flat=True)
+    )
+    if not siblings:
+        return None
     return (
         Message.objects.filter(
             company=application.company, kind=MessageKind.REJECTION, status=MessageStatus.SCHEDULED,
-            application__candidate=application.candidate,
-            application__rejected_at__gte=decided_at - timedelta(minutes=window),
-            application__rejected_at__lte=decided_at + timedelta(minutes=window),
+            application_id__in=siblings,
         )
-        .exclude(application=application)
         .order_by("send_at")
         .first()
     )
