@@ -7,9 +7,8 @@ same rules). Opens are counted separately and only as an unreliable figure.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.db.models.functions import Lower
 
 from tsunagu.companies.models import Company
@@ -45,13 +44,6 @@ class LoopCounts:
         return self.registrations / self.sent if self.sent else None
 
 
-def _human_relay_clicks(company: Company):
-    """Referral-link clicks that the tracking rules would count as a person."""
-    not_too_soon = Q(message__sent_at__isnull=True) | Q(
-        created_at__gte=F("message__sent_at") + timedelta(seconds=tracking.TOO_SOON_SECONDS))
-    return Click.objects.filter(company=company).exclude(tracking.machine_agent_q(EventKind.CLICKED)).filter(not_too_soon)
-
-
 def loop_counts(company: Company) -> LoopCounts:
     notices = Message.objects.filter(company=company, kind=MessageKind.REJECTION).aggregate(
         scheduled=Count("pk", filter=Q(status__in=[MessageStatus.SCHEDULED, MessageStatus.SENDING])),
@@ -66,7 +58,7 @@ def loop_counts(company: Company) -> LoopCounts:
         opened=Count("message", filter=Q(kind=EventKind.OPENED), distinct=True),
         machine_opens=Count("pk", filter=Q(kind=EventKind.OPENED, machine=True)),
     )
-    human_relay = _human_relay_clicks(company)
+    human_relay = tracking.human_referral_clicks(Click.objects.filter(company=company))
     relay_total = Click.objects.filter(company=company).count()
     relay_human = human_relay.count()
     tracked_clickers = MessageEvent.objects.filter(company=company, kind=EventKind.CLICKED, machine=False)

@@ -57,7 +57,7 @@ REJECTION_SUPPRESSES = {
     RejectReason.UNSUBSCRIBED: SuppressionReason.UNSUBSCRIBED,
     RejectReason.SPAM: SuppressionReason.COMPLAINT,
 }
-# Our Message-IDs name the row: <...tsunagu.<pk>@domain> (make_msgid with idstring "tsunagu.<pk>").
+# Our Message-IDs name the row: <random hex.tsunagu.<pk>@domain> (see actions.build_email).
 MESSAGE_ID_PK = re.compile(r"\.tsunagu\.(\d+)@")
 
 

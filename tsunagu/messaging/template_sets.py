@@ -388,13 +388,16 @@ def variant_stats(company) -> list[SlotStats]:
     """Per slot with more than one variant (now or in what was sent): per variant the mails sent, the people
     who clicked (distinct messages with a click not flagged as a machine's), the registrations made through
     those mails, their rates, and each variant's comparison with A."""
-    from tsunagu.relay.models import Registration
+    from tsunagu.messaging.tracking import human_referral_clicks
+    from tsunagu.relay.models import Click, Registration
 
     clicked = MessageEvent.objects.filter(message=OuterRef("pk"), kind=EventKind.CLICKED, machine=False)
+    # The referral link, the notice's main link, records its clicks itself (not as a MessageEvent).
+    clicked_referral = human_referral_clicks(Click.objects.filter(message=OuterRef("pk")), sent_at=OuterRef("sent_at"))
     registered = Registration.objects.filter(request__message=OuterRef("pk"))
     rows = (
         Message.objects.filter(company=company, status=MessageStatus.SENT, template__isnull=False)
-        .annotate(clicked=Exists(clicked), registered=Exists(registered))
+        .annotate(clicked=Exists(clicked) | Exists(clicked_referral), registered=Exists(registered))
         .values("kind", "template__job_category", "template__stage", "template__rejection_reason",
                 "template__step", "variant")
         .annotate(sent=Count("pk"), clicks=Count("pk", filter=Q(clicked=True)),

@@ -54,12 +54,13 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.core.signing import b62_decode, b62_encode
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse
 from django.utils.encoding import iri_to_uri
@@ -195,8 +196,6 @@ def machine_reason(kind: str, *, method: str, user_agent: str, seconds_since_sen
 
 def machine_agent_q(kind: str, field: str = "user_agent"):
     """The User-Agent rules as a database filter (for rows recorded elsewhere, e.g. relay clicks)."""
-    from django.db.models import Q
-
     contains, exact = _RULES[kind]
     query = Q(**{field: ""})
     for pattern, _label in contains:
@@ -204,6 +203,16 @@ def machine_agent_q(kind: str, field: str = "user_agent"):
     for pattern in exact:
         query |= Q(**{f"{field}__iexact": pattern})
     return query
+
+
+def human_referral_clicks(clicks, *, sent_at=None):
+    """Of these referral-link clicks (relay.Click, recorded by the /r/ landing page itself), those the rules
+    above count as a person: no scanner User-Agent, and not within TOO_SOON_SECONDS of sending. `sent_at` is
+    the sending time as an expression (the clicked message's own by default; OuterRef("sent_at") in a
+    subquery about messages)."""
+    sent_at = F("message__sent_at") if sent_at is None else sent_at
+    not_too_soon = Q(message__sent_at__isnull=True) | Q(created_at__gte=sent_at + timedelta(seconds=TOO_SOON_SECONDS))
+    return clicks.exclude(machine_agent_q(CLICK)).filter(not_too_soon)
 
 
 def reason_label(reason: str) -> str:

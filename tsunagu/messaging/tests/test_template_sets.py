@@ -1,11 +1,14 @@
 """Template sets: the fallback chain, the coverage grid, A/B variants and their numbers, and the console."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from tsunagu.conftest import application_body
-from tsunagu.messaging import actions, template_sets
+from tsunagu.messaging import actions, template_sets, tracking
 from tsunagu.messaging.models import (
     EventKind,
     Message,
@@ -150,6 +153,10 @@ def test_variants_are_assigned_at_random_and_recorded(company, api):
     assert again.variant == one.variant
 
 
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+         "Version/18.1 Mobile/15E148 Safari/604.1")
+
+
 def _register(message):
     request = RegistrationRequest.objects.create(
         company=message.company, message=message, candidate=message.application.candidate, name="x",
@@ -179,6 +186,16 @@ def test_variant_numbers_count_people_and_registrations(company, api, login):
     assert (stats["A"].sent, stats["A"].clicks, stats["A"].registrations) == (len(a), 2, 1)
     assert (stats["B"].sent, stats["B"].clicks, stats["B"].registrations) == (len(b), 0, 0)  # a scanner is no one
     assert stats["B"].click_verdict.state == "too_few"
+    # The referral link, the notice's main link, records its own clicks on the landing page: a gateway's
+    # fetch is no one, a person's click an hour after sending counts for the variant.
+    Message.objects.filter(pk=b[0].pk).update(sent_at=now - timedelta(hours=1))
+    landing = Client()
+    assert landing.get(tracking.referral_path(b[0].pk), HTTP_USER_AGENT="Mimecast Link Scanner").status_code == 200
+    [group] = template_sets.variant_stats(company)
+    assert {v.label: v.clicks for v in group.variants}["B"] == 0
+    assert landing.get(tracking.referral_path(b[0].pk), HTTP_USER_AGENT=PHONE).status_code == 200
+    [group] = template_sets.variant_stats(company)
+    assert {v.label: v.clicks for v in group.variants} == {"A": 2, "B": 1}
     page = login(company).get("/console/templates/ab/").content.decode()
     assert "件数が少なく判断できません" in page and "両側z検定" in page and "30通未満" in page
 
