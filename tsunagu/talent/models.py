@@ -85,7 +85,8 @@ class Application(models.Model):
         verbose_name = _("応募")
         verbose_name_plural = _("応募")
         constraints = [models.UniqueConstraint(fields=["company", "external_id"], name="application_unique_external_id")]
-        indexes = [models.Index(fields=["company", "status"])]
+        # Also serves the follow-up planner's "rejected between these dates" (messaging.followups).
+        indexes = [models.Index(fields=["company", "status", "rejected_at"])]
 
     def __str__(self):
         return f"{self.external_id} ({self.get_status_display()})"
