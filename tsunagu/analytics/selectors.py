@@ -24,7 +24,7 @@ class LoopCounts:
     rejections: int
     scheduled: int
     sent: int
-    failed: int
+    failed: int  # mail of any kind
     cancelled: int
     clicks: int  # clicks by people (tracked links and the referral link), not flagged
     clicked_candidates: int  # addresses with at least one such click on any of their mails: the people
@@ -48,7 +48,6 @@ def loop_counts(company: Company) -> LoopCounts:
     notices = Message.objects.filter(company=company, kind=MessageKind.REJECTION).aggregate(
         scheduled=Count("pk", filter=Q(status__in=[MessageStatus.SCHEDULED, MessageStatus.SENDING])),
         sent=Count("pk", filter=Q(status=MessageStatus.SENT)),
-        failed=Count("pk", filter=Q(status=MessageStatus.FAILED)),
         cancelled=Count("pk", filter=Q(status=MessageStatus.CANCELLED)),
     )
     events = MessageEvent.objects.filter(company=company, kind__in=[EventKind.CLICKED, EventKind.OPENED]).aggregate(
@@ -71,7 +70,8 @@ def loop_counts(company: Company) -> LoopCounts:
         rejections=Application.objects.filter(company=company, status=ApplicationStatus.REJECTED).count(),
         scheduled=notices["scheduled"],
         sent=notices["sent"],
-        failed=notices["failed"],
+        # Any kind: the card is where HR notices that mail (a follow-up too) did not go out.
+        failed=Message.objects.filter(company=company, status=MessageStatus.FAILED).count(),
         cancelled=notices["cancelled"],
         clicks=events["clicks"] + relay_human,
         clicked_candidates=clicked_candidates,

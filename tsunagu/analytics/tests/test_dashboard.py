@@ -124,6 +124,22 @@ def test_the_dashboard_page_shows_them(make_company, client, login, events):
     assert "Mail Privacy Protection" in page and "画像プロキシ" in page
 
 
+@pytest.mark.django_db
+def test_failed_mail_of_any_kind_surfaces_with_a_link_to_the_outbox(make_company, client, login, events):
+    company, _other = build_activity(make_company, client)
+    notice = Message.objects.filter(company=company, kind=MessageKind.REJECTION).first()
+    Message.objects.create(company=company, kind=MessageKind.FOLLOW_UP, key="follow_up:x:1", step=1,
+                           application=notice.application, to_email=notice.to_email, to_name=notice.to_name,
+                           send_at=timezone.now(), status=MessageStatus.FAILED, last_error="550 mailbox unavailable")
+    login(company, Role.VIEWER)
+    page = client.get("/console/").content.decode()
+    assert 'data-count="failed">1<' in page
+    assert "/console/outbox/?status=failed" in page and "550 mailbox unavailable" in page
+    outbox = client.get("/console/outbox/?status=failed").content.decode()
+    assert "550 mailbox unavailable" in outbox and "フォローアップ" in outbox
+    assert outbox.count('class="status status-') == 1  # only the failed one
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_dashboard_in_a_browser(make_company, client, events, live_server, new_page):
