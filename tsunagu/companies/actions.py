@@ -56,7 +56,8 @@ def update_company_settings(company: Company, **fields) -> Company:
     """Apply console or API edits; validation errors leave the row untouched."""
     allowed = {
         "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
-        "send_window", "business_hour_start", "business_hour_end", "combine_rejections_minutes", "referral_ratio",
+        "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
+        "combine_rejections_minutes", "referral_ratio",
         "privacy_policy", "retention_days", "postal_address", "frequency_cap_days", "failure_alerts",
         "dkim_selector", "dkim_private_key",
     }

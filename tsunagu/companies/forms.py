@@ -18,11 +18,13 @@ class CompanySettingsForm(forms.ModelForm):
         model = Company
         fields = [
             "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
-            "send_window", "business_hour_start", "business_hour_end", "combine_rejections_minutes", "referral_ratio",
+            "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
+            "combine_rejections_minutes", "referral_ratio",
             "postal_address", "frequency_cap_days", "failure_alerts", "privacy_policy",
             "retention_days", "dkim_selector", "dkim_private_key",
         ]
-        widgets = {"signature": forms.Textarea(attrs={"rows": 3}), "privacy_policy": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"signature": forms.Textarea(attrs={"rows": 3}), "privacy_policy": forms.Textarea(attrs={"rows": 3}),
+                   "closed_days": forms.Textarea(attrs={"rows": 3, "placeholder": "2026-08-13〜2026-08-16"})}
 
     def clean_dkim_selector(self):
         from tsunagu.messaging.dkim_signing import validate_dkim_selector

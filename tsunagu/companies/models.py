@@ -1,3 +1,6 @@
+import re
+import unicodedata
+from datetime import date
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -12,8 +15,46 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("不明なタイムゾーンです: %(value)s"), params={"value": value})
 
 
+_DAY = r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+_CLOSED_DAY_LINE = re.compile(_DAY + r"(?:\s*[~〜ー−\-–]\s*" + _DAY + r")?")
+MAX_CLOSED_SPAN_DAYS = 62
+
+
+def parse_closed_days(text: str) -> list[tuple[date, date]]:
+    """The company's own closing days, one per line: `2026-08-13` or a range `2026-08-13〜2026-08-16`
+    (`#` starts a comment). Raises ValidationError naming the first bad line."""
+    spans = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = unicodedata.normalize("NFKC", raw.split("#", 1)[0]).strip()  # full-width digits too
+        if not line:
+            continue
+        match = _CLOSED_DAY_LINE.fullmatch(line)
+        try:
+            if match is None:
+                raise ValueError
+            first = date(int(match[1]), int(match[2]), int(match[3]))
+            last = date(int(match[4]), int(match[5]), int(match[6])) if match[4] else first
+        except ValueError:
+            raise ValidationError(_("%(line)d行目: 日付は「2026-08-13」か「2026-08-13〜2026-08-16」の形で書いてください。"),
+                                  params={"line": number}) from None
+        if last < first or (last - first).days > MAX_CLOSED_SPAN_DAYS:
+            raise ValidationError(_("%(line)d行目: 期間は開始日から%(days)d日以内の終了日までにしてください。"),
+                                  params={"line": number, "days": MAX_CLOSED_SPAN_DAYS})
+        spans.append((first, last))
+    return spans
+
+
+def validate_closed_days(value: str) -> None:
+    parse_closed_days(value)
+
+
+def is_year_end_holiday(day: date) -> bool:
+    """年末年始: 29 December to 3 January, when Japanese companies (and their candidates' inboxes) rest."""
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
 class SendWindow(models.TextChoices):
-    BUSINESS = "business", _("営業時間内(平日・祝日を除く)")
+    BUSINESS = "business", _("営業時間内(平日。祝日・年末年始・休業日を除く)")
     ALWAYS = "always", _("いつでも")
 
 
@@ -38,6 +79,10 @@ class Company(models.Model):
     business_hour_end = models.PositiveSmallIntegerField(
         _("営業終了(時)"), default=18, validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
+    closed_year_end = models.BooleanField(_("年末年始(12月29日〜1月3日)は送らない"), default=True)
+    closed_days = models.TextField(
+        _("休業日"), blank=True, validators=[validate_closed_days],
+        help_text=_("この日は送りません。1行に1つ、「2026-08-13」か「2026-08-13〜2026-08-16」の形で書きます。"))
     referral_ratio = models.PositiveSmallIntegerField(
         _("無料紹介枠1つに必要な登録数"), default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
@@ -67,6 +112,16 @@ class Company(models.Model):
 
     def __str__(self):
         return self.name
+
+    def closed_on(self, day: date) -> bool:
+        """Whether the company does not send on this (local) day, besides weekends and public holidays."""
+        if self.closed_year_end and is_year_end_holiday(day):
+            return True
+        spans = getattr(self, "_closed_spans", None)
+        if spans is None or spans[0] != self.closed_days:
+            spans = (self.closed_days, parse_closed_days(self.closed_days))
+            self._closed_spans = spans
+        return any(first <= day <= last for first, last in spans[1])
 
     @property
     def display_sender_name(self) -> str:

@@ -1,4 +1,5 @@
-"""The humane send window: weekdays, business hours, never on a Japanese public holiday."""
+"""The humane send window: weekdays, business hours, never on a Japanese public holiday, during 年末年始
+(unless the company turned that off) or on the company's own closing days."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import jpholiday
 from tsunagu.companies.models import Company, SendWindow
 
 
-def is_business_day(day) -> bool:
-    return day.weekday() < 5 and not jpholiday.is_holiday(day)
+def is_business_day(day, company: Company | None = None) -> bool:
+    if day.weekday() >= 5 or jpholiday.is_holiday(day):
+        return False
+    return company is None or not company.closed_on(day)
 
 
 def next_send_time(company: Company, earliest: datetime) -> datetime:
@@ -23,7 +26,7 @@ def next_send_time(company: Company, earliest: datetime) -> datetime:
     start = time(company.business_hour_start)
     for _ in range(366):
         day = local.date()
-        if is_business_day(day):
+        if is_business_day(day, company):
             opens = datetime.combine(day, start, zone)
             closes = datetime.combine(day, time(0), zone) + timedelta(hours=company.business_hour_end)
             if local < opens:

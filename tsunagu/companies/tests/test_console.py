@@ -1,5 +1,7 @@
 """The console as HR uses it: login, pages, actions, roles, and tenant isolation."""
 
+from datetime import date
+
 import pytest
 
 from tsunagu.companies.models import Role
@@ -101,6 +103,25 @@ def test_settings_are_saved_and_bad_values_are_refused(login, two_companies):
     assert "Mars/Olympus" in response.content.decode()
     mine.refresh_from_db()
     assert (mine.time_zone, mine.referral_ratio) == ("Asia/Tokyo", 5)
+
+
+def test_closing_days_are_checked_line_by_line(login, two_companies):
+    mine, _ = two_companies
+    client = login(mine)
+    form = {"name": mine.name, "time_zone": "Asia/Tokyo", "delay_minutes": 30, "send_window": "business",
+            "business_hour_start": 9, "business_hour_end": 18, "combine_rejections_minutes": 60, "referral_ratio": 10,
+            "retention_days": 365, "frequency_cap_days": 30, "closed_year_end": "on",
+            "closed_days": "2026-08-13〜2026-08-16\n2026-10-01 # 創立記念日"}
+    page = client.get("/console/settings/").content.decode()
+    assert "年末年始(12月29日〜1月3日)は送らない" in page and 'name="closed_days"' in page
+    assert client.post("/console/settings/", form).status_code == 302
+    mine.refresh_from_db()
+    assert mine.closed_year_end and mine.closed_on(date(2026, 8, 15)) and mine.closed_on(date(2026, 10, 1))
+    response = client.post("/console/settings/", {**form, "closed_days": "2026-08-13\n2026-02-30", "delay_minutes": 5})
+    assert response.status_code == 200
+    assert "2行目: 日付は「2026-08-13」か「2026-08-13〜2026-08-16」の形で書いてください。" in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.delay_minutes == 30 and "創立記念日" in mine.closed_days
 
 
 def test_template_editor_refuses_unknown_variables_and_previews(login, two_companies):

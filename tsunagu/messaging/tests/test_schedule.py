@@ -42,3 +42,19 @@ def test_custom_hours_and_time_zone():
 
 def test_always_window_sends_immediately_even_on_holidays():
     assert next_send_time(company("always"), jst(2026, 11, 23, 3, 0)) == jst(2026, 11, 23, 3, 0)
+
+
+def test_year_end_closure_waits_for_the_new_year_unless_turned_off():
+    # Monday 2026-12-28 19:00: 12-29 to 01-03 is 年末年始, 01-04 is the first working Monday.
+    assert next_send_time(company(), jst(2026, 12, 28, 19, 0)) == jst(2027, 1, 4, 9, 0)
+    assert next_send_time(company(closed_year_end=False), jst(2026, 12, 28, 19, 0)) == jst(2026, 12, 29, 9, 0)
+
+
+def test_the_companys_own_closing_days_are_skipped():
+    closed = company(closed_days="2026-08-13〜2026-08-14  # お盆\n２０２６／０８／１７")
+    # Wednesday 08-12 evening: Thu and Fri closed, the weekend, Monday 08-17 closed -> Tuesday 08-18.
+    assert next_send_time(closed, jst(2026, 8, 12, 19, 0)) == jst(2026, 8, 18, 9, 0)
+    assert next_send_time(closed, jst(2026, 8, 12, 10, 0)) == jst(2026, 8, 12, 10, 0)
+    # Changing the list takes effect on the same object (the parsed list is not kept stale).
+    closed.closed_days = ""
+    assert next_send_time(closed, jst(2026, 8, 12, 19, 0)) == jst(2026, 8, 13, 9, 0)
