@@ -18,26 +18,18 @@ Target (issue 4): click redirect >= 50 % of the bare view's rate, with p99 < 20 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
-import multiprocessing
 import sys
-import threading
-import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.harness import (
     HOST,
-    BenchError,
     OutboxProbe,
     Service,
     bench_environment,
     free_port,
     last_json_line,
-    percentile,
     run_python_module,
     run_tsunagu,
     say,
@@ -45,12 +37,9 @@ from bench.harness import (
     verdict,
     wait_for_http_ok,
 )
+from bench.load import DURATION, THREADS, LoadResult, Request, RoundRobin, run_load, warm_up
 
-THREADS = 8  # concurrent keep-alive client connections (as the webhook benchmark)
-DURATION = 10.0  # seconds per measured phase
 MESSAGES = 2_000  # sent notices, one signed link each; clients cycle through them
-WARMUP_REQUESTS = 50  # per kind, sequential, not timed
-HTTP_TIMEOUT = 30.0
 TARGET_RATIO = 0.50
 TARGET_P99_MS = 20.0
 # A phone browser: neither a scanner nor too soon after sending (the notices were sent an hour ago), so
@@ -94,157 +83,6 @@ def make_links(company_slug: str, count: int, out: str) -> dict:
     return {"messages": len(paths), "path_length": max(len(path) for path in paths)}
 
 
-# --- load (in its own process: the client threads have their own GIL) --------------------------------
-
-@dataclass(frozen=True)
-class LoadSpec:
-    port: int
-    kind: str  # "healthz" or "click"
-    paths_file: str = ""
-    threads: int = THREADS
-    duration: float = DURATION
-
-    @property
-    def expected_status(self) -> int:
-        return 302 if self.kind == "click" else 200
-
-    def paths(self) -> list[str]:
-        return json.loads(Path(self.paths_file).read_text()) if self.kind == "click" else ["/healthz"]
-
-
-@dataclass
-class LoadResult:
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # of expected answers only
-    statuses: Counter = field(default_factory=Counter)
-    errors: Counter = field(default_factory=Counter)
-    expected: int = 200
-    sample_failure: str = ""
-    sample_location: str = ""
-    client_cpu: float = 0.0  # seconds of CPU the load generator used
-    server_cpu: float = math.nan  # seconds of CPU the server process used meanwhile (Linux /proc)
-
-    @property
-    def ok(self) -> int:
-        return self.statuses.get(self.expected, 0)
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds if self.seconds else math.nan
-
-    def p(self, fraction: float) -> float:
-        return percentile(self.latencies, fraction) * 1000
-
-
-def generate_load(spec: LoadSpec) -> LoadResult:
-    paths = spec.paths()
-    barrier = threading.Barrier(spec.threads + 1)
-    results = [LoadResult(expected=spec.expected_status) for _ in range(spec.threads)]
-    finished = [0.0] * spec.threads
-    deadline_box: list[float] = []
-    headers = {"User-Agent": BROWSER}
-
-    def client(index: int) -> None:
-        result = results[index]
-        mine = paths[index::spec.threads] or paths
-        connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
-        barrier.wait()
-        deadline = deadline_box[0]
-        n = 0
-        try:
-            while time.perf_counter() < deadline:
-                path = mine[n % len(mine)]
-                n += 1
-                sent = time.perf_counter()
-                try:
-                    connection.request("GET", path, headers=headers)
-                    response = connection.getresponse()
-                    answer = response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    result.errors[type(exc).__name__] += 1
-                    connection.close()
-                    continue
-                elapsed = time.perf_counter() - sent
-                result.statuses[response.status] += 1
-                if response.status == spec.expected_status:
-                    result.latencies.append(elapsed)
-                    if spec.kind == "click" and not result.sample_location:
-                        result.sample_location = f"{path[:40]}… → {response.getheader('Location')}"
-                elif not result.sample_failure:
-                    result.sample_failure = f"{response.status}: {answer[:300]!r}"
-                if response.will_close:
-                    connection.close()
-        finally:
-            finished[index] = time.perf_counter()
-            connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(spec.threads)]
-    for thread in threads:
-        thread.start()
-    cpu_started = time.process_time()
-    started = time.perf_counter()
-    deadline_box.append(started + spec.duration)
-    barrier.wait()
-    for thread in threads:
-        thread.join(spec.duration + HTTP_TIMEOUT + 10)
-    total = LoadResult(seconds=max(finished) - started, expected=spec.expected_status,
-                       client_cpu=time.process_time() - cpu_started)
-    for result in results:
-        total.latencies.extend(result.latencies)
-        total.statuses.update(result.statuses)
-        total.errors.update(result.errors)
-        total.sample_failure = total.sample_failure or result.sample_failure
-        total.sample_location = total.sample_location or result.sample_location
-    total.latencies.sort()
-    return total
-
-
-def run_load(spec: LoadSpec, server: Service) -> LoadResult:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        pool.apply(time.sleep, (0,))  # the pool process is up before the server's CPU is read
-        cpu_before = _process_cpu(server.process.pid)
-        pending = pool.apply_async(generate_load, (spec,))
-        deadline = time.monotonic() + spec.duration + HTTP_TIMEOUT + 60
-        while not pending.ready():
-            server.check_running()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the load generator for {spec.kind} did not finish")
-            pending.wait(0.5)
-        result = pending.get()
-        result.server_cpu = _process_cpu(server.process.pid) - cpu_before
-        return result
-
-
-def _process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads), from /proc; NaN where there is none."""
-    import os
-
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return math.nan
-
-
-def warm_up(spec: LoadSpec) -> int:
-    """Sequential requests before the clock; returns the expected answers (each click one is an event)."""
-    paths = spec.paths()
-    connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
-    ok = 0
-    try:
-        for n in range(WARMUP_REQUESTS):
-            connection.request("GET", paths[n % len(paths)], headers={"User-Agent": BROWSER})
-            response = connection.getresponse()
-            answer = response.read()
-            if response.status != spec.expected_status:
-                raise BenchError(f"warm-up {spec.kind} answered {response.status}: {answer[:500]!r}")
-            ok += 1
-    finally:
-        connection.close()
-    return ok
-
-
 # --- reading events from outside ------------------------------------------------------------------
 
 class EventProbe(OutboxProbe):
@@ -276,8 +114,11 @@ def run() -> dict:
         try:
             with Service("serve", ["serve", "--bind", f"{HOST}:{port}"], env) as server:
                 wait_for_http_ok(f"{base_url}/healthz", timeout=60, service=server)
-                health = LoadSpec(port=port, kind="healthz")
-                clicks = LoadSpec(port=port, kind="click", paths_file=paths_file)
+                browser = {"User-Agent": BROWSER}
+                health = RoundRobin(port=port, name="healthz", send=(Request("GET", "/healthz", None, browser),))
+                links = json.loads(Path(paths_file).read_text())
+                clicks = RoundRobin(port=port, name="click", expected_status=302,
+                                    send=tuple(Request("GET", path, None, browser) for path in links))
                 warm_up(health)
                 before = run_load(health, server)
                 _line("bare view /healthz (before)", before)

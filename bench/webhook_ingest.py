@@ -19,40 +19,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import math
-import multiprocessing
 import secrets
-import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from bench.harness import (
     HOST,
-    BenchError,
     OutboxProbe,
     Service,
     bench_environment,
     free_port,
     last_json_line,
-    percentile,
     run_tsunagu,
     say,
     section,
     verdict,
     wait_for_http_ok,
 )
+from bench.load import DURATION, THREADS, LoadPlan, LoadResult, Request, RoundRobin, run_load, warm_up
 
-THREADS = 8  # concurrent client connections, each keep-alive
-DURATION = 10.0  # seconds per measured phase
 # Pre-built webhook requests per thread: the phase stops early (and says so) if a thread runs out. At
 # 4,000 per thread the server would have to ingest over 3,000 events/s for 10 s to exhaust them.
 WEBHOOKS_PER_THREAD = 4_000
-WARMUP_REQUESTS = 50  # per kind, sequential, not timed (first-request imports, connection set-up)
-HTTP_TIMEOUT = 30.0
 PROCESS_TIMEOUT = 90.0  # bounded wait for the worker to process the stored deliveries
 SECRET = "bench-greenhouse-" + secrets.token_hex(8)
 TARGET_EVENTS_PER_SECOND = 500
@@ -90,145 +83,22 @@ def signed_webhook(secret: str, application_id: int) -> tuple[bytes, dict[str, s
                   "Greenhouse-Event-ID": f"bench-event-{application_id}"}
 
 
-@dataclass(frozen=True)
-class LoadSpec:
-    """What one phase sends; picklable, so the load-generator process builds the requests itself."""
+@dataclass(frozen=True, kw_only=True)
+class WebhookPlan(LoadPlan):
+    """Signed webhooks to `path`, each with its own application id: thread t sends first + t * per_thread + n."""
 
-    port: int
+    repeat: ClassVar[bool] = False  # every event once; a thread that runs out stops (and the line says so)
+
     path: str
-    kind: str  # "healthz" or "webhook"
-    threads: int = THREADS
-    duration: float = DURATION
-    first_application_id: int = 0  # webhook ids: first + thread * per_thread + n
+    first_application_id: int
     per_thread: int = WEBHOOKS_PER_THREAD
+    # Carried in the plan, not read from the module: the spawned load process would draw a new SECRET.
     secret: str = SECRET
 
-    def requests_for(self, thread: int) -> list[tuple[str, bytes | None, dict[str, str]]]:
-        if self.kind == "healthz":
-            return []  # endless GETs; nothing to pre-build
+    def requests(self, thread: int, threads: int) -> Iterator[Request]:
         start = self.first_application_id + thread * self.per_thread
-        return [("POST", *signed_webhook(self.secret, start + n)) for n in range(self.per_thread)]
-
-
-@dataclass
-class LoadResult:
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # of 200 answers only
-    statuses: Counter = field(default_factory=Counter)
-    errors: Counter = field(default_factory=Counter)  # connection errors etc.
-    exhausted_threads: int = 0
-    sample_failure: str = ""
-
-    @property
-    def ok(self) -> int:
-        return self.statuses.get(200, 0)
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds if self.seconds else math.nan
-
-
-# The load generator runs in its own process (multiprocessing, "spawn"), not in threads of the bench
-# process: the 8 client threads are pure Python (http.client) and share one GIL, and the bench process
-# also holds the probe connections; in a separate process the client's GIL is its own, nothing else in
-# the bench competes with it, and its CPU use can be reported. One process is enough here: a client
-# request costs a small fraction of what the server spends on it, and on a small machine more client
-# processes would only take CPU away from the server under test.
-def generate_load(spec: LoadSpec) -> LoadResult:
-    prepared = [spec.requests_for(thread) for thread in range(spec.threads)]
-    barrier = threading.Barrier(spec.threads + 1)
-    results = [LoadResult() for _ in range(spec.threads)]
-    finished = [0.0] * spec.threads
-    deadline_box: list[float] = []
-
-    def client(index: int) -> None:
-        result, queue = results[index], prepared[index]
-        connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
-        barrier.wait()
-        deadline = deadline_box[0]
-        n = 0
-        try:
-            while time.perf_counter() < deadline:
-                if spec.kind == "healthz":
-                    method, body, headers = "GET", None, {}
-                elif n < len(queue):
-                    method, body, headers = queue[n]
-                else:
-                    result.exhausted_threads = 1
-                    break
-                n += 1
-                sent = time.perf_counter()
-                try:
-                    connection.request(method, spec.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    answer = response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    result.errors[type(exc).__name__] += 1
-                    connection.close()  # the next request reconnects
-                    continue
-                elapsed = time.perf_counter() - sent
-                result.statuses[response.status] += 1
-                if response.status == 200:
-                    result.latencies.append(elapsed)
-                elif not result.sample_failure:
-                    result.sample_failure = f"{response.status}: {answer[:300]!r}"
-                if response.will_close:
-                    connection.close()
-        finally:
-            finished[index] = time.perf_counter()
-            connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(spec.threads)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    deadline_box.append(started + spec.duration)
-    barrier.wait()  # the clock starts once every request is built and every thread is ready
-    for thread in threads:
-        thread.join(spec.duration + HTTP_TIMEOUT + 10)
-    total = LoadResult(seconds=max(finished) - started)
-    for result in results:
-        total.latencies.extend(result.latencies)
-        total.statuses.update(result.statuses)
-        total.errors.update(result.errors)
-        total.exhausted_threads += result.exhausted_threads
-        total.sample_failure = total.sample_failure or result.sample_failure
-    total.latencies.sort()
-    return total
-
-
-def run_load(spec: LoadSpec, server: Service) -> LoadResult:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        pending = pool.apply_async(generate_load, (spec,))
-        deadline = time.monotonic() + spec.duration + HTTP_TIMEOUT + 120  # includes building the requests
-        while not pending.ready():
-            server.check_running()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the load generator for {spec.kind} did not finish")
-            pending.wait(0.5)
-        return pending.get()
-
-
-def warm_up(spec: LoadSpec) -> int:
-    """A few sequential requests before the clock (imports on first use, connection set-up). Returns the 200s."""
-    connection = http.client.HTTPConnection(HOST, spec.port, timeout=HTTP_TIMEOUT)
-    ok = 0
-    try:
-        for n in range(WARMUP_REQUESTS):
-            if spec.kind == "healthz":
-                connection.request("GET", spec.path)
-            else:
-                body, headers = signed_webhook(spec.secret, spec.first_application_id + n)
-                connection.request("POST", spec.path, body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-            if response.status != 200:
-                raise BenchError(f"warm-up {spec.kind} answered {response.status}: {answer[:500]!r}")
-            ok += 1
-    finally:
-        connection.close()
-    return ok
+        for n in range(self.per_thread):
+            yield Request("POST", self.path, *signed_webhook(self.secret, start + n))
 
 
 # --- reading deliveries from outside ---------------------------------------------------------------
@@ -271,13 +141,13 @@ def run() -> dict:
             say(f"tsunagu serve is up on {base_url}; webhook path {hook_path.rsplit('/', 1)[0]}/…")
             probe = DeliveryProbe(bench)
             try:
-                health = LoadSpec(port=port, path="/healthz", kind="healthz")
+                health = RoundRobin(port=port, name="healthz", send=(Request("GET", "/healthz"),))
                 warm_up(health)
                 before = run_load(health, server)
                 _line("bare view /healthz (before)", before)
 
-                warm_ok = warm_up(LoadSpec(port=port, path=hook_path, kind="webhook", first_application_id=1))
-                hooks = LoadSpec(port=port, path=hook_path, kind="webhook", first_application_id=1_000_000)
+                warm_ok = warm_up(WebhookPlan(port=port, name="webhook", path=hook_path, first_application_id=1))
+                hooks = WebhookPlan(port=port, name="webhook", path=hook_path, first_application_id=1_000_000)
                 queued_before = probe.counts().get("queued", 0)
                 ingest = run_load(hooks, server)
                 _line("signed webhooks", ingest)
@@ -302,8 +172,7 @@ def _line(label: str, result: LoadResult) -> None:
     if result.exhausted_threads:
         extra += f"  ({result.exhausted_threads} threads ran out of pre-built requests)"
     say(f"{label:<28} {result.ok:7,} OK in {result.seconds:5.1f} s = {result.rate:8,.0f} /s   "
-        f"p50 {percentile(result.latencies, 0.50) * 1000:6.1f} ms   "
-        f"p99 {percentile(result.latencies, 0.99) * 1000:6.1f} ms{extra}")
+        f"p50 {result.p(0.50):6.1f} ms   p99 {result.p(0.99):6.1f} ms{extra}")
 
 
 def _report(before: LoadResult, after: LoadResult, ingest: LoadResult, warm_ok: int, at_phase_end: dict[str, int],
