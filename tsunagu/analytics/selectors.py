@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from tsunagu.companies.models import Company
 from tsunagu.messaging import tracking
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
-from tsunagu.relay.models import Click, Registration
+from tsunagu.relay.models import Click, Registration, RegistrationRequest
 from tsunagu.relay.selectors import LedgerSummary, ledger_summary
 from tsunagu.talent.models import Application, ApplicationStatus
 
@@ -63,7 +63,10 @@ def loop_counts(company: Company) -> LoopCounts:
     tracked_clickers = MessageEvent.objects.filter(company=company, kind=EventKind.CLICKED, machine=False)
     clicked_candidates = (
         Message.objects.filter(company=company)
-        .filter(Q(pk__in=tracked_clickers.values("message_id")) | Q(pk__in=human_relay.values("message_id")))
+        .filter(Q(pk__in=tracked_clickers.values("message_id")) | Q(pk__in=human_relay.values("message_id"))
+                # Whoever filled in the registration form opened the link, even if their click looked
+                # automated (e.g. tapped within seconds of the mail arriving).
+                | Q(pk__in=RegistrationRequest.objects.filter(company=company).values("message_id")))
         .values(address=Lower("to_email")).distinct().count()
     )
     return LoopCounts(

@@ -389,15 +389,17 @@ def variant_stats(company) -> list[SlotStats]:
     who clicked (distinct messages with a click not flagged as a machine's), the registrations made through
     those mails, their rates, and each variant's comparison with A."""
     from tsunagu.messaging.tracking import human_referral_clicks
-    from tsunagu.relay.models import Click, Registration
+    from tsunagu.relay.models import Click, Registration, RegistrationRequest
 
     clicked = MessageEvent.objects.filter(message=OuterRef("pk"), kind=EventKind.CLICKED, machine=False)
     # The referral link, the notice's main link, records its clicks itself (not as a MessageEvent).
     clicked_referral = human_referral_clicks(Click.objects.filter(message=OuterRef("pk")), sent_at=OuterRef("sent_at"))
+    # Whoever filled in the registration form opened the link, however their click looked.
+    filled_in = RegistrationRequest.objects.filter(message=OuterRef("pk"))
     registered = Registration.objects.filter(request__message=OuterRef("pk"))
     rows = (
         Message.objects.filter(company=company, status=MessageStatus.SENT, template__isnull=False)
-        .annotate(clicked=Exists(clicked) | Exists(clicked_referral), registered=Exists(registered))
+        .annotate(clicked=Exists(clicked) | Exists(clicked_referral) | Exists(filled_in), registered=Exists(registered))
         .values("kind", "template__job_category", "template__stage", "template__rejection_reason",
                 "template__step", "variant")
         .annotate(sent=Count("pk"), clicks=Count("pk", filter=Q(clicked=True)),

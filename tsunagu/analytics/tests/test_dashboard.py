@@ -109,6 +109,13 @@ def test_counts_lead_with_people_and_keep_machines_and_opens_apart(make_company,
     assert (theirs.sent, theirs.clicked_candidates, theirs.clicks, theirs.machine_clicks, theirs.registrations,
             theirs.opens) == (1, 1, 2, 0, 1, 1)
 
+    # The second person's only human-looking click came 2 s after sending; filling in the registration form
+    # shows a person opened the link after all.
+    second = Message.objects.get(company=company, application__external_id="A-2")
+    relay.request_registration(second, relay.RegistrationForm(
+        name="髙橋 𠮷子", email=second.to_email, consent_purpose=True, consent_provision=True))
+    assert loop_counts(company).clicked_candidates == 3
+
 
 @pytest.mark.django_db
 def test_the_dashboard_page_shows_them(make_company, client, login, events):

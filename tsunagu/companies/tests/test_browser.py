@@ -40,3 +40,30 @@ def test_hr_logs_in_sees_the_notice_previews_a_template_and_cancels(make_company
     page.fill("#id_body_text", "{{ candidate_nam }}様")
     page.wait_for_selector("#preview-errors")
     assert "candidate_nam" in page.text_content("#preview-errors")
+
+
+def test_the_top_bar_is_one_line_on_a_laptop_and_the_account_menu_switches_language_and_logs_out(
+        make_company, live_server, new_page):
+    company, _key = make_company()
+    actions.create_user(email="a-rather-long-name@recruiting.acme.example", password="a-long-password",
+                        company=company, role=Role.ADMIN)
+    page = new_page(device={"viewport": {"width": 1280, "height": 800}})
+    page.goto(live_server.url + "/console/")
+    page.fill("#id_username", "a-rather-long-name@recruiting.acme.example")
+    page.fill("#id_password", "a-long-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=ダッシュボード")
+    bar = page.locator("nav.topbar")
+    links = page.locator("nav.topbar a")
+    tops = {round(box["y"]) for box in (links.nth(n).bounding_box() for n in range(links.count()))}
+    summary = page.locator(".account summary").bounding_box()
+    assert len(tops) == 1 and abs(summary["y"] - min(tops)) < 12  # links and account on one row
+    assert bar.bounding_box()["height"] < 60
+
+    page.click(".account summary")
+    page.select_option("select[name=language]", "en")
+    page.wait_for_selector("h1:text('Dashboard')")
+    page.click(".account summary")
+    page.click("text=Log out")
+    page.wait_for_selector("#id_username")
+    assert "/console/login/" in page.url
