@@ -38,6 +38,10 @@ PEOPLE = [
 REGISTERED = 2  # the first two rejected candidates have registered with the relay
 
 
+DEMO_BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                "Version/18.1 Mobile/15E148 Safari/604.1")
+
+
 def _login_file():
     return settings.DATA_DIR / "demo-login.json"
 
@@ -48,6 +52,8 @@ def load_demo(*, only_if_new: bool = False) -> dict | None:
         return json.loads(_login_file().read_text()) if _login_file().exists() else None
     company, _key = companies.create_company(name="株式会社つなぐデモ", slug=DEMO_SLUG, delay_minutes=1,
                                              send_window="always", sender_email="recruit@demo.example")
+    # The footer of every mail names the sender's address (特定電子メール法); a fictional one for the demo.
+    company = companies.update_company_settings(company, postal_address="東京都千代田区丸の内1-1-1 つなぐデモビル5階")
     password = secrets.token_urlsafe(9)
     companies.create_user(email=DEMO_EMAIL, password=password, company=company, role=Role.ADMIN, operator=True)
     now = timezone.now()
@@ -63,7 +69,7 @@ def load_demo(*, only_if_new: bool = False) -> dict | None:
     rejected = [r.application for r in results if r.application.status == "rejected"]
     for application in rejected[:REGISTERED]:
         message = application.messages.get(kind="rejection")
-        relay.record_click(message, user_agent="demo")
+        relay.record_click(message, user_agent=DEMO_BROWSER)
         request = relay.request_registration(message, relay.RegistrationForm(
             name=application.candidate.name, email=application.candidate.email, desired_job="エンジニア",
             desired_region="東京都", consent_purpose=True, consent_provision=True))
