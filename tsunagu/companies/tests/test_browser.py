@@ -4,7 +4,7 @@ import pytest
 
 from tsunagu.companies import actions
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body
+from tsunagu.conftest import PHONE, ApiClient, application_body
 from tsunagu.messaging.models import Message, MessageStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,3 +67,30 @@ def test_the_top_bar_is_one_line_on_a_laptop_and_the_account_menu_switches_langu
     page.click("text=Log out")
     page.wait_for_selector("#id_username")
     assert "/console/login/" in page.url
+
+
+def test_console_pages_fit_a_phone(make_company, live_server, new_page):
+    """At 375 px nothing overflows sideways: the page links scroll in their own row, wide tables inside
+    the page. (Compared with documentElement.clientWidth: mobile emulation widens innerWidth.)"""
+    company, key = make_company(delay_minutes=120)
+    api = ApiClient(key)
+    for number in range(3):
+        api.post("/api/v1/applications", application_body(f"A-{number}", email_address=f"p{number}@example.jp"))
+    actions.create_user(email="hr@acme.example", password="a-long-password", company=company, role=Role.ADMIN)
+    page = new_page(PHONE)
+    page.goto(live_server.url + "/console/")
+    page.fill("#id_username", "hr@acme.example")
+    page.fill("#id_password", "a-long-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-count=rejections]")
+    message = Message.objects.filter(company=company).first()
+    for path in ["/console/", "/console/outbox/", f"/console/outbox/{message.pk}/", "/console/candidates/",
+                 f"/console/candidates/{message.application.candidate_id}/", "/console/templates/ab/",
+                 "/console/ledger/", "/console/templates/", "/console/templates/rejection/",
+                 "/console/templates/coverage/", "/console/templates/follow-ups/", "/console/suppressions/",
+                 "/console/settings/"]:
+        page.goto(live_server.url + path)
+        width, viewport = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert viewport == 375 and width <= viewport, (path, width)
+    # The links that do not fit scroll sideways within the bar, and all of them are there.
+    assert page.locator("nav.topbar .links a").count() >= 8
