@@ -92,3 +92,28 @@ def test_failures_are_mailed_to_the_admins_once(make_company, smtp_settings, dja
     assert "c1@example.jp" in body and "550" in body and f"/console/outbox/{failed.pk}/" in body
     assert actions.alert_failures() == 0  # each failure is alerted once
     assert len(smtp_settings.received) == 1
+
+
+def test_the_outbox_finds_a_person_by_name_reading_address_or_application_id(make_company, login):
+    company, key = make_company(delay_minutes=600)
+    other, other_key = make_company(slug="other", name="株式会社ほか", delay_minutes=600)
+    api = ApiClient(key)
+    for number, name, kana in ((1, "髙橋 𠮷子", "タカハシ ヨシコ"), (2, "佐藤 花子", "サトウ ハナコ")):
+        assert api.post("/api/v1/applications", application_body(
+            external_id=f"A-{number}", candidate={"name": name, "name_kana": kana,
+                                                  "email": f"person{number}@example.jp"})).status_code == 201
+    ApiClient(other_key).post("/api/v1/applications", application_body(
+        external_id="A-1", candidate={"name": "髙橋 𠮷子", "email": "takahashi@elsewhere.example"}))
+    client = login(company, Role.VIEWER)
+
+    def found(query):
+        page = client.get("/console/outbox/", {"q": query}).content.decode()
+        return sorted(address for address in ("person1@example.jp", "person2@example.jp",
+                                              "takahashi@elsewhere.example") if address in page)
+
+    assert found("髙橋𠮷子") == ["person1@example.jp"]  # typed without the space
+    assert found("たかはし") == ["person1@example.jp"]  # the reading, in hiragana
+    assert found("PERSON2@") == ["person2@example.jp"]
+    assert found("A-2") == ["person2@example.jp"]
+    assert found("山田") == []
+    assert 'value="髙橋"' in client.get("/console/outbox/", {"q": "髙橋"}).content.decode()
