@@ -445,6 +445,7 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
     suppressed: list[int] = field(default_factory=list)
     claimed: int = 0
+    handed_back: int = 0  # claimed, then returned unsent because the batch ran long
 
     def extend(self, other: DeliveryReport) -> None:
         self.sent += other.sent
@@ -452,6 +453,7 @@ class DeliveryReport:
         self.failed += other.failed
         self.suppressed += other.suppressed
         self.claimed += other.claimed
+        self.handed_back += other.handed_back
 
 
 class TemporaryFailure(Exception):
@@ -527,8 +529,14 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -
         [m.application.candidate_id for m in messages if m.kind == MessageKind.REJECTION])
     suppressions = _suppressions_for(messages)
     follow_up_stops = followups.stop_reasons(messages)
+    # A slow mail server (some tarpit at several seconds a message) must not keep this batch past its lease:
+    # the sweep would hand the rest to another worker while this one still sends them, twice.
+    hand_back_after = time.monotonic() + SENDING_LEASE.total_seconds() / 2
     try:
-        for message in messages:
+        for index, message in enumerate(messages):
+            if time.monotonic() > hand_back_after:
+                report.handed_back = _hand_back(messages[index:])
+                break
             if message.kind == MessageKind.REJECTION and message.application.status != "rejected":
                 # Belt and braces: an undo that raced with the claim still stops the notice.
                 _mark_cancelled(message, f"application {message.application.status}")
@@ -573,6 +581,18 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -
         if own_connection:
             _close_quietly(connection)
     return report
+
+
+def _hand_back(messages: list[Message]) -> int:
+    """Return claimed, unsent messages to the due list at once (the attempt did not happen), if still ours."""
+    now = timezone.now()
+    handed = 0
+    for token in {message.claim_token for message in messages}:
+        handed += Message.objects.filter(pk__in=[m.pk for m in messages if m.claim_token == token],
+                                         status=MessageStatus.SENDING, claim_token=token).update(
+            status=MessageStatus.SCHEDULED, claim_token="", attempts=F("attempts") - 1, updated_at=now)
+    logger.warning("%s messages handed back unsent: the mail server is slow", handed)
+    return handed
 
 
 def _suppressions_for(messages: list[Message]) -> dict[int, Suppression]:

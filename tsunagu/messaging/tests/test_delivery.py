@@ -342,3 +342,47 @@ def test_sent_html_carries_the_open_pixel_and_keeps_the_personal_links(api, comp
     assert 'href="https://jobs.acme.example/list"' not in html
     assert "/r/" in html and "/u/" in html  # the referral and unsubscribe links record on their own
     assert "https://jobs.acme.example/list" in text and "/t/" not in text  # the text part is as written
+
+
+def test_a_slow_mail_server_makes_the_batch_hand_back_the_rest_before_its_lease_ends(make_company, settings,
+                                                                                        monkeypatch):
+    """A tarpit answering each mail after a while: the batch stops at half its lease and returns the unsent
+    rest to the due list, so the sweep never hands them to a second worker while this one still sends."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    from tsunagu.conftest import ApiClient, SmtpSink, free_port
+
+    class Tarpit(SmtpSink):
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            await asyncio.sleep(0.3)
+            return await super().handle_DATA(server, session, envelope)
+
+    sink = Tarpit(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = sink.host, sink.port, 5
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        monkeypatch.setattr(actions, "SENDING_LEASE", timedelta(seconds=1.4))
+        _company, key = make_company(delay_minutes=60)
+        for number in range(6):
+            ApiClient(key).post("/api/v1/applications", application_body(
+                external_id=f"A-{number}", email_address=f"p{number}@example.jp"))
+        Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
+
+        first = actions.deliver_due_messages(batch_size=6)
+        assert 1 <= len(first.sent) < 6 and first.handed_back == 6 - len(first.sent)
+        rest = Message.objects.exclude(pk__in=first.sent)
+        assert {(m.status, m.attempts, m.claim_token) for m in rest} == {(MessageStatus.SCHEDULED, 0, "")}
+        # Nothing is left "sending" for the sweep to hand to another worker.
+        assert not Message.objects.filter(status=MessageStatus.SENDING).exists()
+        while actions.deliver_due_messages(batch_size=6).claimed:
+            pass
+        assert Message.objects.filter(status=MessageStatus.SENT).count() == 6
+        received = sink.wait_for(6)
+        assert sorted(r["rcpt"][0] for r in received) == [f"p{n}@example.jp" for n in range(6)]
+    finally:
+        controller.stop()
