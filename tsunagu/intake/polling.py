@@ -115,9 +115,15 @@ class PollResult:
     deliveries: list[int] = field(default_factory=list)
 
 
+def poll_key(connection_id: int) -> str:
+    return f"tsunagu:poll:{connection_id}"
+
+
 def poll_due_connections(*, now: datetime | None = None) -> int:
-    """The scheduler's tick: poll every polling connection that is due. One connection's failure is
-    recorded on it and logged; the others are polled all the same. Returns how many were polled."""
+    """The scheduler's tick: ask a worker to poll each polling connection that is due (one waiting task per
+    connection however often this runs; the round itself claims a lease, so two never overlap). A round
+    can take seconds of HTTP: in a worker it never holds up the scheduler's other jobs, and many tenants
+    are polled in parallel. Returns how many rounds were requested."""
     now = now or timezone.now()
     due = list(
         AtsConnection.objects.filter(kind__in=POLLING_KINDS, active=True)
@@ -127,14 +133,14 @@ def poll_due_connections(*, now: datetime | None = None) -> int:
         .order_by(F("last_polled_at").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)[:MAX_PER_TICK]
     )
-    polled = 0
+    from tsunagu.core.queue import request_once
+    from tsunagu.intake.tasks import poll_connection_task
+
+    requested = 0
     for connection_id in due:
-        try:
-            if poll_connection(connection_id) is not None:
-                polled += 1
-        except Exception:  # noqa: BLE001 - one connection must not stop the others
-            logger.exception("polling ATS connection %s failed", connection_id)
-    return polled
+        if request_once(poll_key(connection_id), lambda pk=connection_id: poll_connection_task(pk)):
+            requested += 1
+    return requested
 
 
 def request_poll(connection: AtsConnection) -> bool:

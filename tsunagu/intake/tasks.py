@@ -33,8 +33,11 @@ def process_delivery_task(delivery_id: int):
 
 @db_task(retries=0)
 def poll_connection_task(connection_id: int):
-    # The console's "poll now" (see intake/polling.py); the scheduler's rounds run in its own thread.
-    # No retries: a failure is recorded on the connection and the next scheduled round tries again.
+    # One polling round (see intake/polling.py): asked for by the scheduler when the connection is due, or
+    # by the console's "poll now". No retries: a failure is recorded on the connection and the next
+    # scheduled round tries again.
+    from tsunagu.core.queue import taken
     from tsunagu.intake import polling
 
+    taken(polling.poll_key(connection_id))
     polling.poll_connection(connection_id)

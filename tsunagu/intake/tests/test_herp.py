@@ -395,6 +395,24 @@ def test_one_failing_connection_does_not_stop_the_others(connect, herp_api, djan
     assert polling.poll_due_connections(now=later) == 2
 
 
+def test_the_scheduler_asks_a_worker_once_per_due_connection_until_the_round_starts(connect, monkeypatch):
+    """Rounds run in workers (HTTP can take seconds; the scheduler's 2-second tick must not wait): however
+    often the scheduler ticks, one task waits per connection, and a new one is asked for once it started."""
+    from tsunagu.core.queue import taken
+    from tsunagu.intake import tasks
+
+    first, _ = connect(slug="first")
+    second, _ = connect(slug="second")
+    queued = []
+    monkeypatch.setattr(tasks, "poll_connection_task", queued.append)  # a queue no worker reads yet
+    assert polling.poll_due_connections() == 2
+    assert polling.poll_due_connections() == 0 and sorted(queued) == sorted([first.pk, second.pk])
+    taken(polling.poll_key(first.pk))  # the worker picked up the first connection's task
+    assert polling.poll_due_connections() == 1 and queued[-1] == first.pk
+    first.refresh_from_db()
+    assert first.last_polled_at is None  # the scheduler itself made no request to HERP
+
+
 def test_the_scheduler_loop_polls_due_connections(connect, herp_api, monkeypatch, django_capture_on_commit_callbacks):
     from tsunagu.core import runtime
 
