@@ -9,6 +9,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -129,10 +131,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
-    sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+@contextmanager
+def smtp_running(sink: SmtpSink | None = None, **options) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) receiving into `sink` until the block ends; `options` go to aiosmtpd's
+    Controller (e.g. ssl_context, tls_context)."""
+    sink = sink or SmtpSink(port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port, **options)
     controller.start()
     try:
         yield sink
@@ -140,16 +144,38 @@ def smtp_server():
         controller.stop()
 
 
+@contextmanager
+def http_serving(server):
+    """Serve a test HTTP server (a vendor's API played locally) from a thread until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
-def smtp_settings(settings, smtp_server):
-    """Send through the real SMTP server instead of capturing."""
+def smtp_server():
+    with smtp_running() as sink:
+        yield sink
+
+
+def send_through(settings, sink: SmtpSink) -> SmtpSink:
+    """Send through this real SMTP server instead of capturing."""
     settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_HOST = sink.host
+    settings.EMAIL_PORT = sink.port
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    return smtp_server
+    return sink
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server):
+    return send_through(settings, smtp_server)
 
 
 def text_part(message) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import ApiClient, SmtpSink, free_port, text_part
+from tsunagu.conftest import ApiClient, free_port, http_serving, smtp_running, text_part
 from tsunagu.intake import polling, webhooks
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.messaging.models import Message, MessageStatus
@@ -125,13 +125,8 @@ class FakeHerp:
 @pytest.fixture
 def herp_api():
     api = FakeHerp()
-    thread = threading.Thread(target=api.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_serving(api.server):
         yield api
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
 
 
 @pytest.fixture
@@ -454,27 +449,19 @@ def test_a_polled_rejection_reaches_the_candidate_by_smtp(connect, herp_api, pol
 
 def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
     """The real `tsunagu serve`: its scheduler polls the fake HERP Hire, its worker sends over SMTP."""
-    from aiosmtpd.controller import Controller
-
     from tsunagu.core.tests.processes import run_cli, running_tsunagu
 
-    sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
-        with running_tsunagu(smtp_port=sink.port) as (server, company):
-            item = candidacy("高橋 美咲", "misaki@example.jp")
-            herp_api.candidacies.append(item)
-            added = run_cli(["ats", "add", "--company", company["slug"], "--kind", "herp", "--api-key", API_KEY,
-                             "--api-base-url", herp_api.url], server.env)
-            assert added.returncode == 0, added.stderr
-            assert json.loads(added.stdout)["webhook_url"] is None
-            [received] = sink.wait_for(1, timeout=60)
-            assert received["rcpt"] == ["misaki@example.jp"]
-            assert f"「{JOB_TITLE}」" in text_part(received["message"])
-            assert herp_api.candidacy_requests()[0]["auth"] == f"Bearer {API_KEY}"
-    finally:
-        controller.stop()
+    with smtp_running() as sink, running_tsunagu(smtp_port=sink.port) as (server, company):
+        item = candidacy("高橋 美咲", "misaki@example.jp")
+        herp_api.candidacies.append(item)
+        added = run_cli(["ats", "add", "--company", company["slug"], "--kind", "herp", "--api-key", API_KEY,
+                         "--api-base-url", herp_api.url], server.env)
+        assert added.returncode == 0, added.stderr
+        assert json.loads(added.stdout)["webhook_url"] is None
+        [received] = sink.wait_for(1, timeout=60)
+        assert received["rcpt"] == ["misaki@example.jp"]
+        assert f"「{JOB_TITLE}」" in text_part(received["message"])
+        assert herp_api.candidacy_requests()[0]["auth"] == f"Bearer {API_KEY}"
 
 
 # --- connecting HERP Hire ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,9 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
-from tsunagu.conftest import SmtpSink, free_port, text_part
+from tsunagu.conftest import SmtpSink, free_port, http_serving, smtp_running, text_part
 from tsunagu.core.tests.processes import run_cli, running_tsunagu
 
 SECRETS = {
@@ -272,25 +270,15 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def module_smtp():
-    sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
+    with smtp_running() as sink:
         yield sink
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
 def lever_api():
     lever = LeverApi()
-    thread = threading.Thread(target=lever.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_serving(lever.server):
         yield lever
-    finally:
-        lever.server.shutdown()
-        lever.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ endpoint, with mail going to a real SMTP server."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import ApiClient, free_port, text_part
+from tsunagu.conftest import ApiClient, free_port, http_serving, text_part
 from tsunagu.intake import webhooks
 from tsunagu.intake.models import DeliveryStatus, WebhookDelivery
 from tsunagu.intake.tests import webhook_samples as samples
@@ -245,14 +244,9 @@ class FakeLever(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def lever_api():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeLever)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     FakeLever.requests, FakeLever.reason_type = [], "non-hired"
-    try:
+    with http_serving(ThreadingHTTPServer(("127.0.0.1", free_port()), FakeLever)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
 
 
 def lever_post(client, connection, payload, capture):

@@ -350,22 +350,15 @@ def test_a_slow_mail_server_makes_the_batch_hand_back_the_rest_before_its_lease_
     rest to the due list, so the sweep never hands them to a second worker while this one still sends."""
     import asyncio
 
-    from aiosmtpd.controller import Controller
-
-    from tsunagu.conftest import ApiClient, SmtpSink, free_port
+    from tsunagu.conftest import ApiClient, SmtpSink, free_port, send_through, smtp_running
 
     class Tarpit(SmtpSink):
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
             await asyncio.sleep(0.3)
             return await super().handle_DATA(server, session, envelope)
 
-    sink = Tarpit(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
-        settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = sink.host, sink.port, 5
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with smtp_running(Tarpit(port=free_port())) as sink:
+        send_through(settings, sink)
         monkeypatch.setattr(actions, "SENDING_LEASE", timedelta(seconds=1.4))
         _company, key = make_company(delay_minutes=60)
         for number in range(6):
@@ -384,5 +377,3 @@ def test_a_slow_mail_server_makes_the_batch_hand_back_the_rest_before_its_lease_
         assert Message.objects.filter(status=MessageStatus.SENT).count() == 6
         received = sink.wait_for(6)
         assert sorted(r["rcpt"][0] for r in received) == [f"p{n}@example.jp" for n in range(6)]
-    finally:
-        controller.stop()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tsunagu.conftest import application_body
+from tsunagu.conftest import application_body, http_serving
 from tsunagu.messaging.models import Message, MessageStatus
 
 pytestmark = pytest.mark.django_db
@@ -60,13 +60,8 @@ def fake_provider():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     provider = FakeProvider(url=f"http://127.0.0.1:{server.server_address[1]}")
     server.provider = provider
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_serving(server):
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def reject(api, django_capture_on_commit_callbacks, **extra):

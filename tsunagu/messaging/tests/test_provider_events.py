@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from django.test import Client
 
-from tsunagu.conftest import application_body
+from tsunagu.conftest import application_body, http_serving
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, Suppression, SuppressionReason
 from tsunagu.talent.normalize import email_key
 
@@ -226,16 +225,11 @@ class SNS:
 def sns(settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _CertificateServer)
     server.fetches = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     settings.TSUNAGU_SNS_CERT_URL_PATTERN = re.escape(base) + r"/SimpleNotificationService-[A-Za-z0-9]+\.pem"
     settings.ANYMAIL = {**settings.ANYMAIL, "AMAZON_SES_CLIENT_PARAMS": {"region_name": "ap-northeast-1"}}
-    try:
+    with http_serving(server):
         yield SNS(base, server)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def post_sns(message: dict, *, auth=AUTH):

@@ -4,10 +4,9 @@ import ssl
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 
 from tsunagu import config
-from tsunagu.conftest import SmtpSink, application_body, free_port
+from tsunagu.conftest import application_body, smtp_running
 
 pytestmark = pytest.mark.django_db
 
@@ -42,14 +41,9 @@ def certificate_authority(tmp_path, monkeypatch):
 @pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
 def test_tls_schemes_deliver_over_an_encrypted_connection(scheme, certificate_authority, settings, api,
                                                           django_capture_on_commit_callbacks):
-    sink = SmtpSink(port=free_port())
-    if scheme == "smtps":
-        controller = Controller(sink, hostname="127.0.0.1", port=sink.port, ssl_context=certificate_authority)
-    else:
-        controller = Controller(sink, hostname="127.0.0.1", port=sink.port, tls_context=certificate_authority,
-                                require_starttls=True)
-    controller.start()
-    try:
+    tls = ({"ssl_context": certificate_authority} if scheme == "smtps"
+           else {"tls_context": certificate_authority, "require_starttls": True})
+    with smtp_running(**tls) as sink:
         parsed = config.email(f"{scheme}://127.0.0.1:{sink.port}")
         settings.EMAIL_BACKEND = parsed.backend
         settings.EMAIL_HOST, settings.EMAIL_PORT = parsed.host, parsed.port
@@ -58,5 +52,3 @@ def test_tls_schemes_deliver_over_an_encrypted_connection(scheme, certificate_au
             api.post("/api/v1/applications", application_body())
         [received] = sink.wait_for(1)
         assert received["rcpt"] == ["yoshiko@example.jp"]
-    finally:
-        controller.stop()
