@@ -157,6 +157,20 @@ def http_serving(server):
 
 
 @pytest.fixture
+def events():
+    """Tracking's event buffer without its background thread: the test decides when it is written
+    (tracking.flush())."""
+    from tsunagu.messaging import tracking
+
+    original = tracking.buffer
+    tracking.buffer = tracking.EventBuffer(autostart=False)
+    try:
+        yield tracking.buffer
+    finally:
+        tracking.buffer = original
+
+
+@pytest.fixture
 def smtp_server():
     with smtp_running() as sink:
         yield sink

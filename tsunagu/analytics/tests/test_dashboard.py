@@ -20,16 +20,6 @@ BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
            "Chrome/131.0.0.0 Safari/537.36")
 
 
-@pytest.fixture
-def events():
-    original = tracking.buffer
-    tracking.buffer = tracking.EventBuffer(autostart=False)
-    try:
-        yield tracking.buffer
-    finally:
-        tracking.buffer = original
-
-
 def sent_notice(api, external_id, email_address) -> Message:
     response = api.post("/api/v1/applications", application_body(external_id=external_id, email_address=email_address))
     assert response.status_code == 201, response.content

@@ -20,17 +20,6 @@ BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/6
 TARGET = "https://careers.acme.example/jobs?category=エンジニア&from=mail"
 
 
-@pytest.fixture
-def events():
-    """A buffer without its background thread: the test decides when it is written (tracking.flush())."""
-    original = tracking.buffer
-    tracking.buffer = tracking.EventBuffer(autostart=False)
-    try:
-        yield tracking.buffer
-    finally:
-        tracking.buffer = original
-
-
 def sent_message(company, *, minutes_ago=60, key="rejection:1", to_email="yoshiko@example.jp") -> Message:
     sent_at = timezone.now() - timedelta(minutes=minutes_ago)
     return Message.objects.create(company=company, kind=MessageKind.REJECTION, key=key, to_email=to_email,
