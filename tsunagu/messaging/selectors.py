@@ -1,11 +1,30 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from tsunagu.messaging.models import Message, MessageKind
+from django.db.models import Q
+
+from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.talent.normalize import kana_key, name_key
 
 
 def rejection_notice(application) -> Message | None:
     return Message.objects.filter(application=application, kind=MessageKind.REJECTION).first()
+
+
+def outbox_messages(company, *, status: str = "", kind: str = "", query: str = ""):
+    """The company's outbox, newest first, filtered by status and kind (unknown values ignored) and searched
+    ("Did 髙橋さん get the notice?") by name with or without spaces, reading, address or the ATS's
+    application id."""
+    rows = Message.objects.filter(company=company).select_related("application")
+    if status in MessageStatus.values:
+        rows = rows.filter(status=status)
+    if kind in MessageKind.values:
+        rows = rows.filter(kind=kind)
+    if query:
+        rows = rows.filter(Q(to_name__icontains=query) | Q(application__candidate__name_key__contains=name_key(query))
+                           | Q(application__candidate__kana_key__contains=kana_key(query))
+                           | Q(to_email__icontains=query) | Q(application__external_id=query))
+    return rows
 
 
 # --- tracking --------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ from email.header import decode_header, make_header
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,9 +22,9 @@ from tsunagu.messaging.models import (
     Suppression,
     SuppressionReason,
 )
-from tsunagu.messaging.selectors import message_timeline
+from tsunagu.messaging.selectors import message_timeline, outbox_messages
 from tsunagu.messaging.suppression import suppression_for
-from tsunagu.talent.normalize import email_key, kana_key, name_key
+from tsunagu.talent.normalize import email_key
 
 
 @company_view()
@@ -33,16 +32,7 @@ def outbox(request):
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
     query = request.GET.get("q", "").strip()[:200]
-    rows = Message.objects.filter(company=request.company).select_related("application")
-    if status in MessageStatus.values:
-        rows = rows.filter(status=status)
-    if kind in MessageKind.values:
-        rows = rows.filter(kind=kind)
-    if query:
-        # "Did 髙橋さん get the notice?": by name (spaces ignored), address or the ATS's application id.
-        rows = rows.filter(Q(to_name__icontains=query) | Q(application__candidate__name_key__contains=name_key(query))
-                           | Q(application__candidate__kana_key__contains=kana_key(query))
-                           | Q(to_email__icontains=query) | Q(application__external_id=query))
+    rows = outbox_messages(request.company, status=status, kind=kind, query=query)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "messaging/outbox.html", {
         "page": page, "status": status, "kind": kind, "q": query,
