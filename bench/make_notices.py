@@ -52,7 +52,8 @@ def create_rejections(slug: str, count: int, batch: int) -> None:
 
     from tsunagu.companies.models import Company
     from tsunagu.intake.actions import record_application_event
-    from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+    from tsunagu.intake.events import IncomingApplicationEvent
+    from tsunagu.talent.data import CandidateData, JobData
 
     company = Company.objects.get(slug=slug)
     for start in range(0, count, batch):

@@ -318,5 +318,5 @@ def queue(directory: Path) -> dict:
     if url.startswith(("redis://", "rediss://")):
         return {**common, "huey_class": "huey.RedisHuey", "url": url, "blocking": True}
     if url.startswith(("postgres://", "postgresql://")):
-        return {**common, "huey_class": "tsunagu.core.queue.PostgresHuey", "url": url}
+        return {**common, "huey_class": "tsunagu.lib.queue.PostgresHuey", "url": url}
     raise ConfigError(f"TSUNAGU_QUEUE_URL: unsupported scheme in {url!r} (use sqlite:///, redis:// or postgresql://)")

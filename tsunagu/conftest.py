@@ -1,24 +1,15 @@
-"""Fixtures shared by every app's tests: companies, API clients, and a real SMTP server."""
+"""Fixtures shared by every app's tests: companies, API clients, a real SMTP server, a real browser. The helpers
+they use, which tests import too, are in tsunagu/testing.py."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.test import Client
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
+from tsunagu.testing import CHROMIUM, DESKTOP, ApiClient, send_through, smtp_running
 
 
 @pytest.fixture
@@ -48,34 +39,6 @@ def api(company_and_key):
     return ApiClient(company_and_key[1])
 
 
-class ApiClient:
-    """Django's test client speaking JSON with the company's API key."""
-
-    def __init__(self, key: str | None):
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
-
-    def post(self, path, data):
-        return self.client.post(path, data=data, content_type="application/json", headers=self.headers)
-
-    def get(self, path, **params):
-        return self.client.get(path, params, headers=self.headers)
-
-
-def application_body(external_id="A-1001", status="rejected", email_address="yoshiko@example.jp", **extra):
-    body = {
-        "external_id": external_id,
-        "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": email_address,
-                      "phone": "090-1234-5678"},
-        "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
-        "stage": "一次面接",
-        "status": status,
-        "rejection_reason": "スキル不一致",
-    }
-    body.update(extra)
-    return body
-
-
 @pytest.fixture
 def login(client):
     """Log the test client in as a new user of `company` with `role`."""
@@ -90,71 +53,6 @@ def login(client):
 
 
 # --- a real SMTP server ----------------------------------------------------------------------------
-
-@dataclass
-class SmtpSink:
-    """Mail an aiosmtpd server received; `respond` lets a test make the server refuse with a code."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    received: list = field(default_factory=list)
-    respond: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        if self.respond:
-            return self.respond
-        raw = envelope.original_content or envelope.content
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        with self.lock:
-            self.received.append({"rcpt": list(envelope.rcpt_tos), "mail_from": envelope.mail_from,
-                                  "message": parsed, "raw": raw})
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} mails, the SMTP server received {len(self.received)}")
-
-    def messages_to(self, address: str) -> list:
-        with self.lock:
-            return [m["message"] for m in self.received if address in m["rcpt"]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def smtp_running(sink: SmtpSink | None = None, **options) -> Iterator[SmtpSink]:
-    """A real SMTP server (aiosmtpd) receiving into `sink` until the block ends; `options` go to aiosmtpd's
-    Controller (e.g. ssl_context, tls_context)."""
-    sink = sink or SmtpSink(port=free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port, **options)
-    controller.start()
-    try:
-        yield sink
-    finally:
-        controller.stop()
-
-
-@contextmanager
-def http_serving(server):
-    """Serve a test HTTP server (a vendor's API played locally) from a thread until the block ends."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
 
 @pytest.fixture
 def events():
@@ -176,34 +74,12 @@ def smtp_server():
         yield sink
 
 
-def send_through(settings, sink: SmtpSink) -> SmtpSink:
-    """Send through this real SMTP server instead of capturing."""
-    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
-    settings.EMAIL_HOST = sink.host
-    settings.EMAIL_PORT = sink.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    return sink
-
-
 @pytest.fixture
 def smtp_settings(settings, smtp_server):
     return send_through(settings, smtp_server)
 
 
-def text_part(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_part(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
-
-
 # --- a real browser --------------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 
 @pytest.fixture(scope="session")
 def browser():
@@ -224,10 +100,6 @@ def browser():
             yield instance
         finally:
             instance.close()
-
-
-PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 860}}
 
 
 @pytest.fixture

@@ -1,30 +1,41 @@
+"""Every URL: each app owns its patterns (its urls.py); the console's pages share the `console` namespace."""
+
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from tsunagu.analytics import urls as analytics
 from tsunagu.api import api
-from tsunagu.intake import endpoints as webhook_endpoint
-from tsunagu.messaging import tracking
+from tsunagu.companies import urls as companies
+from tsunagu.intake import urls as intake
+from tsunagu.messaging import urls as messaging
+from tsunagu.relay import urls as relay
+from tsunagu.talent import urls as talent
 
 
 def health(request):
     return JsonResponse({"ok": True})
 
 
+# Messaging's last: its `templates/<str:kind>/` would take any fixed path under templates/ listed after it.
+console_patterns = [
+    *analytics.console_patterns,
+    *companies.console_patterns,
+    *talent.console_patterns,
+    *intake.console_patterns,
+    *relay.console_patterns,
+    *messaging.console_patterns,
+]
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("healthz", health, name="health"),
     path("api/v1/", api.urls),
-    path("console/", include("tsunagu.console_urls")),
-    path("r/", include("tsunagu.relay.urls")),
-    # Tracked links and the open pixel in mail: answered from the signed token alone (messaging/tracking.py).
-    path("t/c/<str:token>", tracking.click, name="track_click"),
-    path("t/o/<str:token>.gif", tracking.pixel, name="track_open"),
-    path("u/", include("tsunagu.messaging.unsubscribe_urls")),
-    path("hooks/<str:kind>/<str:token>", webhook_endpoint.receive, name="webhook"),
-    # E-mail providers' event webhooks (django-anymail): /mail/events/<provider>/tracking/
-    path("mail/events/", include("tsunagu.messaging.provider_urls")),
+    path("console/", include((console_patterns, "console"))),
+    *relay.urlpatterns,
+    *messaging.urlpatterns,
+    *intake.urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

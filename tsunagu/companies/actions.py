@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfile, Role, SendWindow
+from tsunagu.companies.signals import company_created
 
 API_KEY_PREFIX = "tsu"
 
@@ -31,9 +32,8 @@ def create_company(
     time_zone: str = "Asia/Tokyo",
     referral_ratio: int = 10,
 ) -> tuple[Company, str]:
-    """Create a company with its default templates and first API key; return (company, api_key)."""
-    from tsunagu.messaging.actions import install_default_templates
-
+    """Create a company with its default templates (companies.signals.company_created) and first API key;
+    return (company, api_key)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("会社名を入力してください。")})
@@ -47,7 +47,7 @@ def create_company(
         company.delay_minutes = delay_minutes
     company.full_clean()
     company.save()
-    install_default_templates(company)
+    company_created.send(sender=Company, company=company)
     api_key = issue_api_key(company, label="default")
     return company, api_key
 

@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from tsunagu.companies.models import Company
+from tsunagu.lib.dkim_signing import validate_dkim_key, validate_dkim_selector
 
 
 class LoginForm(AuthenticationForm):
@@ -27,8 +28,6 @@ class CompanySettingsForm(forms.ModelForm):
                    "closed_days": forms.Textarea(attrs={"rows": 3, "placeholder": "2026-08-13〜2026-08-16"})}
 
     def clean_dkim_selector(self):
-        from tsunagu.messaging.dkim_signing import validate_dkim_selector
-
         selector = self.cleaned_data["dkim_selector"].strip()
         if selector:
             validate_dkim_selector(selector)
@@ -56,8 +55,6 @@ class CompanySettingsForm(forms.ModelForm):
         return changed
 
     def clean_dkim_private_key(self):
-        from tsunagu.messaging.dkim_signing import validate_dkim_key
-
         pem = self.cleaned_data["dkim_private_key"].strip()
         if pem:
             validate_dkim_key(pem)

@@ -9,6 +9,7 @@ from tsunagu.companies import actions
 from tsunagu.companies.console import SESSION_COMPANY, company_view
 from tsunagu.companies.forms import CompanySettingsForm, LoginForm
 from tsunagu.companies.models import ApiKey, Membership
+from tsunagu.lib.dkim_signing import dns_record
 
 
 class LoginView(auth_views.LoginView):
@@ -30,8 +31,6 @@ def settings_page(request):
             messages.success(request, _("設定を保存しました。"))
             return redirect("console:settings")
     keys = ApiKey.objects.filter(company=company).order_by("-created_at")
-    from tsunagu.messaging.dkim_signing import dns_record
-
     return render(request, "companies/settings.html", {"form": form, "api_keys": keys,
                                                        "new_api_key": request.session.pop("new_api_key", None),
                                                        "dkim_record": dns_record(company)})

@@ -12,9 +12,10 @@ from django.utils import timezone
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Company, Role
 from tsunagu.intake.actions import record_application_event
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib.tokens import verify_token
 from tsunagu.relay import actions as relay
-from tsunagu.relay.tokens import verify_token
+from tsunagu.talent.data import CandidateData, JobData
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.example"

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from tsunagu.companies.models import Company
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.intake.models import ImportJob, ImportStatus
+from tsunagu.lib import bulk
 from tsunagu.messaging import actions as messaging
 from tsunagu.talent import actions as talent
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
@@ -269,7 +270,7 @@ def _known_event_ids(company: Company, event_ids) -> set[str]:
     known: set[str] = set()
     # exclude(event_id=""): so that the partial unique index is used (see _record).
     events = ApplicationEvent.objects.filter(company=company, source="csv").exclude(event_id="").order_by()
-    for query in talent.filter_in(events, "event_id", event_ids):
+    for query in bulk.filter_in(events, "event_id", event_ids):
         known.update(query.values_list("event_id", flat=True))
     return known
 
@@ -280,7 +281,7 @@ def _applications_with_pending_notices(company: Company, application_ids) -> set
 
     pending: set[int] = set()
     scheduled = Message.objects.filter(company=company, status=MessageStatus.SCHEDULED).order_by()
-    for query in talent.filter_in(scheduled, "application", application_ids):
+    for query in bulk.filter_in(scheduled, "application", application_ids):
         pending.update(query.values_list("application_id", flat=True))
     return pending
 
@@ -360,7 +361,7 @@ def _insert_events(company: Company, events: list[tuple]) -> None:
     """The ApplicationEvent rows _event_row would make, inserted without model instances (a third of the rows
     an import writes)."""
     now = timezone.now()
-    talent.insert_rows(ApplicationEvent, _EVENT_COLUMNS, (
+    bulk.insert_rows(ApplicationEvent, _EVENT_COLUMNS, (
         (company.pk, application.pk, event.source, event.event_id, event.status, event.stage,
          event.rejection_reason, event.occurred_at, now, not stale, outcome)
         for application, event, stale, outcome in events
@@ -408,7 +409,7 @@ def _count_dry_run(company: Company, rows: list, result: ImportResult, seen_in_f
     known_events = _known_event_ids(company, [row.event.event_id for row in rows])
     known_applications: set[str] = set()
     applications = Application.objects.filter(company=company).order_by()
-    for query in talent.filter_in(applications, "external_id", (row.event.external_id for row in rows)):
+    for query in bulk.filter_in(applications, "external_id", (row.event.external_id for row in rows)):
         known_applications.update(query.values_list("external_id", flat=True))
     for row in rows:
         event = row.event

@@ -8,7 +8,8 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, field_validator
 
 from tsunagu.intake.actions import record_application_event
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.normalize import MAX_TAG_LENGTH, clean_tags
 from tsunagu.talent.schemas import ApplicationOut, application_out
 

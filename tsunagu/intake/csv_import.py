@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from email_validator import EmailNotValidError, validate_email
 
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.models import ApplicationStatus
 from tsunagu.talent.normalize import split_tags
 

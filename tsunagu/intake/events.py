@@ -5,20 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class CandidateData:
-    name: str
-    email: str
-    name_kana: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class JobData:
-    title: str
-    external_id: str = ""
-    category: str = ""
+from tsunagu.talent.data import CandidateData, JobData
 
 
 @dataclass(frozen=True)

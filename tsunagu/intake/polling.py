@@ -133,12 +133,11 @@ def poll_due_connections(*, now: datetime | None = None) -> int:
         .order_by(F("last_polled_at").asc(nulls_first=True), "pk")
         .values_list("pk", flat=True)[:MAX_PER_TICK]
     )
-    from tsunagu.core.queue import request_once
-    from tsunagu.intake.tasks import poll_connection_task
+    from tsunagu.lib.queue import request_once
 
     requested = 0
     for connection_id in due:
-        if request_once(poll_key(connection_id), lambda pk=connection_id: poll_connection_task(pk)):
+        if request_once(poll_key(connection_id), "tsunagu.intake.tasks.poll_connection_task", connection_id):
             requested += 1
     return requested
 

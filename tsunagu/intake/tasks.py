@@ -14,8 +14,8 @@ def run_import_job_task(job_id: int):
 @db_task(retries=0)
 def process_queued_deliveries_task():
     # Webhook deliveries and polled changes (see intake/webhooks.py): one task drains a whole burst.
-    from tsunagu.core.queue import taken
     from tsunagu.intake import webhooks
+    from tsunagu.lib.queue import taken
 
     taken(webhooks.PROCESSING_WAKE_KEY)
     webhooks.process_queued_deliveries()
@@ -36,8 +36,8 @@ def poll_connection_task(connection_id: int):
     # One polling round (see intake/polling.py): asked for by the scheduler when the connection is due, or
     # by the console's "poll now". No retries: a failure is recorded on the connection and the next
     # scheduled round tries again.
-    from tsunagu.core.queue import taken
     from tsunagu.intake import polling
+    from tsunagu.lib.queue import taken
 
     taken(polling.poll_key(connection_id))
     polling.poll_connection(connection_id)

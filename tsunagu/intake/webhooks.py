@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
-from tsunagu.core.db import serialized_writes, yield_to_requests
-from tsunagu.core.queue import request_once
 from tsunagu.intake.adapters import adapter_for
 from tsunagu.intake.adapters.generic import BadPayload
 from tsunagu.intake.models import AtsConnection, AtsKind, DeliveryStatus, WebhookDelivery
+from tsunagu.lib.db import serialized_writes, yield_to_requests
+from tsunagu.lib.queue import request_once
 from tsunagu.talent.stages import Stage
 
 logger = logging.getLogger(__name__)
@@ -146,9 +146,7 @@ class RetryLater(Exception):
 
 def request_processing() -> None:
     """Make sure a worker will process the queued deliveries (one waiting task covers a whole burst)."""
-    from tsunagu.intake.tasks import process_queued_deliveries_task
-
-    request_once(PROCESSING_WAKE_KEY, process_queued_deliveries_task)
+    request_once(PROCESSING_WAKE_KEY, "tsunagu.intake.tasks.process_queued_deliveries_task")
 
 
 def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,

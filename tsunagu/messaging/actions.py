@@ -610,7 +610,8 @@ def _suppressions_for(messages: list[Message]) -> dict[int, Suppression]:
 
 
 def _send(connection, email: NoticeEmail, message: Message | None = None) -> None:
-    from tsunagu.messaging import dkim_signing, provider_backends
+    from tsunagu.lib import dkim_signing
+    from tsunagu.messaging import provider_backends
 
     if message is not None:
         # A provider returns the metadata with every event about the mail (messaging/provider_events.py);
@@ -730,7 +731,7 @@ def message_context(message: Message, cache: dict | None = None) -> dict:
     if is_advertising(message.kind):
         context["unsubscribe_url"] = unsubscribe_url(message.pk)
     if message.kind != MessageKind.VERIFICATION and message.application_id is not None:
-        from tsunagu.relay.tokens import referral_token
+        from tsunagu.lib.tokens import referral_token
 
         application = message.application
         decided = timezone.localtime(application.rejected_at or message.created_at, _zone(company))

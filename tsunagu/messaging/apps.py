@@ -13,7 +13,12 @@ class MessagingConfig(AppConfig):
         from anymail.exceptions import AnymailNotSupportedWarning
         from anymail.signals import tracking
 
+        from tsunagu.companies.signals import company_created
+        from tsunagu.messaging.actions import install_default_templates
         from tsunagu.messaging.provider_events import record_provider_event
+
+        company_created.connect(lambda sender, company, **kwargs: install_default_templates(company),
+                                dispatch_uid="tsunagu.messaging.default_templates", weak=False)
 
         # Providers' delivery and engagement events, normalised by django-anymail's webhook views.
         tracking.connect(record_provider_event, dispatch_uid="tsunagu.messaging.provider_events")

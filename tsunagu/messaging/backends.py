@@ -44,7 +44,7 @@ class SMTPEmailBackend(smtp.EmailBackend):
             return super()._send(email_message)
         data = email_message.message().as_bytes(linesep="\r\n")
         signer = getattr(email_message, "dkim_signer", None)
-        if signer is not None:  # the company's DKIM key (messaging/dkim_signing.py)
+        if signer is not None:  # the company's DKIM key (lib/dkim_signing.py)
             data = signer.sign(data)
         try:
             self.connection.sendmail(email_message.from_email, email_message.to, data)

@@ -1,6 +1,6 @@
 """The providers' event webhooks: django-anymail's views, each checking what its provider signs.
 
-Mounted under /mail/events/ (see provider_urls; the paths are anymail's own, `<provider>/tracking/`). Every
+Mounted under /mail/events/ (see messaging/urls.py; the paths are anymail's own, `<provider>/tracking/`). Every
 request must carry the basic-auth secret in its URL (ANYMAIL["WEBHOOK_SECRET"], see config) and, where the
 provider signs its posts, a valid signature:
 

@@ -2,16 +2,16 @@
 
 from huey.contrib.djhuey import db_task
 
-from tsunagu.core.queue import request_once, taken
+from tsunagu.lib.queue import request_once, taken
 from tsunagu.messaging import actions
 
-# At most one delivery task waits in the queue at a time (see core.queue.request_once). A worker with a
+# At most one delivery task waits in the queue at a time (see lib.queue.request_once). A worker with a
 # full batch wakes another (see deliver_due_messages).
 _WAKE_KEY = "tsunagu.messaging.delivery-requested"
 
 
 def request_delivery() -> None:
-    request_once(_WAKE_KEY, deliver_due_messages_task)
+    request_once(_WAKE_KEY, "tsunagu.messaging.tasks.deliver_due_messages_task")
 
 
 @db_task(retries=0)

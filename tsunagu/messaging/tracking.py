@@ -326,7 +326,7 @@ def _is_http_url(url: str) -> bool:
 
 def referral_path(message_id: int) -> str:
     """The path of a message's referral link (/r/<token>), which records its own clicks."""
-    from tsunagu.relay.tokens import referral_token
+    from tsunagu.lib.tokens import referral_token
 
     return reverse("relay:landing", args=[referral_token(message_id)])
 

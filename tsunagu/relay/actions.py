@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
+from tsunagu.lib import tokens
 from tsunagu.messaging import actions as messaging
 from tsunagu.messaging.models import Message, MessageKind
-from tsunagu.relay import tokens
 from tsunagu.relay.consent import CONSENT_VERSION
 from tsunagu.relay.models import Click, LedgerEntry, LedgerKind, Registration, RegistrationRequest
 from tsunagu.talent.normalize import clean_text

@@ -9,12 +9,12 @@ from django.utils import timezone
 from tsunagu.analytics.selectors import loop_counts
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body
+from tsunagu.lib import tokens
 from tsunagu.messaging import tracking
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
 from tsunagu.relay import actions as relay
-from tsunagu.relay import tokens
 from tsunagu.relay.models import Click
+from tsunagu.testing import ApiClient, application_body
 
 BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/131.0.0.0 Safari/537.36")

@@ -4,8 +4,8 @@ import pytest
 
 from tsunagu.companies import actions
 from tsunagu.companies.models import Role
-from tsunagu.conftest import PHONE, ApiClient, application_body
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.testing import PHONE, ApiClient, application_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

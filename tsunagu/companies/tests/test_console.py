@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.testing import ApiClient, application_body
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tsunagu.core.tests.processes import base_env, run_cli
+from tsunagu.testing import base_env, run_cli
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from tsunagu.core import db
+from tsunagu.lib import db
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite has one writer at a time")
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tsunagu.conftest import text_part
-from tsunagu.core.tests.processes import Server, running_tsunagu
+from tsunagu.testing import Server, running_tsunagu, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tsunagu.core.testrun import PG_URL, postgres_available
-from tsunagu.core.tests.processes import running_tsunagu, scratch_postgres
+from tsunagu.testing import running_tsunagu, scratch_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,8 @@ from tsunagu.intake.adapters.base import (
     parse_time,
     sha256_header_matches,
 )
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 
 APPLICATION_ACTIONS = {"applicationUpdate", "candidateStageChange", "candidateHire", "applicationSubmit"}
 STATUSES = {"Archived": "rejected", "Hired": "hired", "Active": "active", "Lead": "active"}

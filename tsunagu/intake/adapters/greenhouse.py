@@ -13,7 +13,8 @@ from tsunagu.intake.adapters.base import (
     parse_time,
     sha256_header_matches,
 )
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 
 # Actions that carry an application whose status we follow; anything else (e.g. the ping sent when a
 # webhook is saved) is answered 200 and ignored.

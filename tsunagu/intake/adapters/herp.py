@@ -47,7 +47,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tsunagu.intake.adapters.base import Adapter, Outcome
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.stages import Stage
 
 DEFAULT_API = "https://public-api.herp.cloud/hire"

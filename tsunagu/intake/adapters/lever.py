@@ -20,7 +20,8 @@ from tsunagu.intake.adapters.base import (
     parse_time,
     signatures_match,
 )
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 
 DEFAULT_API = "https://api.lever.co"
 # Lever retries a failed delivery for a while with the original triggeredAt; older ones are refused

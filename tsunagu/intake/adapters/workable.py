@@ -8,7 +8,8 @@ import hmac
 import json
 
 from tsunagu.intake.adapters.base import Adapter, Outcome, Parsed, parse_time, payload_hash
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.talent.data import CandidateData, JobData
 
 
 class Workable(Adapter):

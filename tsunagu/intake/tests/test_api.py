@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import ApiClient, application_body
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application, ApplicationEvent, Candidate
+from tsunagu.testing import ApiClient, application_body
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tsunagu.core.tests.processes import base_env, run_cli
 from tsunagu.intake import actions
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib import bulk
 from tsunagu.messaging.models import Message
 from tsunagu.talent import actions as talent
+from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.models import Application, ApplicationEvent, Candidate, Job
+from tsunagu.testing import base_env, run_cli
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 HEADER = ("応募ID,氏名,フリガナ,メールアドレス,電話番号,応募職種,職種カテゴリ,選考ステップ,選考結果,不採用理由,"
@@ -320,9 +322,9 @@ def test_too_long_details_are_row_errors(company, tmp_path):
 
 
 def test_in_lists_stay_below_the_sqlite_variable_limit():
-    parts = list(talent.in_lists(range(2000)))
+    parts = list(bulk.in_lists(range(2000)))
     assert [len(part) for part in parts] == [900, 900, 200]
-    assert list(talent.in_lists(["a", "b", "a"])) == [["a", "b"]]
+    assert list(bulk.in_lists(["a", "b", "a"])) == [["a", "b"]]
 
 
 def test_the_command_line_shows_progress_while_it_imports(tmp_path):

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tsunagu.core.tests.processes import base_env, run_cli
 from tsunagu.intake import actions
 from tsunagu.intake.csv_import import CsvFileError
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application, ApplicationEvent, Candidate, Job
+from tsunagu.testing import base_env, run_cli
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tsunagu.intake.actions import record_application_event
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.messaging import actions as messaging
 from tsunagu.messaging import tasks
+from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.models import Application
 
 pytestmark = pytest.mark.django_db

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import ApiClient, free_port, http_serving, smtp_running, text_part
 from tsunagu.intake import polling, webhooks
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application, ApplicationEvent
+from tsunagu.testing import ApiClient, free_port, http_serving, smtp_running, text_part
 
 pytestmark = pytest.mark.django_db
 
@@ -393,13 +393,14 @@ def test_one_failing_connection_does_not_stop_the_others(connect, herp_api, djan
 def test_the_scheduler_asks_a_worker_once_per_due_connection_until_the_round_starts(connect, monkeypatch):
     """Rounds run in workers (HTTP can take seconds; the scheduler's 2-second tick must not wait): however
     often the scheduler ticks, one task waits per connection, and a new one is asked for once it started."""
-    from tsunagu.core.queue import taken
-    from tsunagu.intake import tasks
+    from tsunagu.lib import queue
+    from tsunagu.lib.queue import taken
 
     first, _ = connect(slug="first")
     second, _ = connect(slug="second")
     queued = []
-    monkeypatch.setattr(tasks, "poll_connection_task", queued.append)  # a queue no worker reads yet
+    # A queue no worker reads yet: what is queued is only recorded (the connection id of each round).
+    monkeypatch.setattr(queue, "enqueue", lambda name, connection_id: queued.append(connection_id))
     assert polling.poll_due_connections() == 2
     assert polling.poll_due_connections() == 0 and sorted(queued) == sorted([first.pk, second.pk])
     taken(polling.poll_key(first.pk))  # the worker picked up the first connection's task
@@ -449,7 +450,7 @@ def test_a_polled_rejection_reaches_the_candidate_by_smtp(connect, herp_api, pol
 
 def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
     """The real `tsunagu serve`: its scheduler polls the fake HERP Hire, its worker sends over SMTP."""
-    from tsunagu.core.tests.processes import run_cli, running_tsunagu
+    from tsunagu.testing import run_cli, running_tsunagu
 
     with smtp_running() as sink, running_tsunagu(smtp_port=sink.port) as (server, company):
         item = candidacy("高橋 美咲", "misaki@example.jp")
@@ -467,7 +468,7 @@ def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
 # --- connecting HERP Hire ------------------------------------------------------------------------------
 
 def test_ats_add_herp_on_the_command_line(tmp_path):
-    from tsunagu.core.tests.processes import base_env, run_cli
+    from tsunagu.testing import base_env, run_cli
 
     env = base_env(str(tmp_path))
     run_cli(["company", "create", "--name", "株式会社つなぐ", "--slug", "tsunagu"], env)

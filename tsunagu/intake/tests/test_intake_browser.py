@@ -6,13 +6,13 @@ import requests
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
-from tsunagu.conftest import PHONE
 from tsunagu.intake import actions as intake
 from tsunagu.intake import tasks, webhooks
 from tsunagu.intake.models import AtsConnection, ImportJob
 from tsunagu.intake.tests import webhook_samples as samples
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application
+from tsunagu.testing import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

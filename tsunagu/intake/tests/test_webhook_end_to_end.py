@@ -18,8 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tsunagu.conftest import SmtpSink, free_port, http_serving, smtp_running, text_part
-from tsunagu.core.tests.processes import run_cli, running_tsunagu
+from tsunagu.testing import (
+    SmtpSink,
+    free_port,
+    http_serving,
+    run_cli,
+    running_tsunagu,
+    smtp_running,
+    text_part,
+)
 
 SECRETS = {
     "greenhouse": "gh-secret-key-5e1f0c",

@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import ApiClient, free_port, http_serving, text_part
 from tsunagu.intake import webhooks
 from tsunagu.intake.models import DeliveryStatus, WebhookDelivery
 from tsunagu.intake.tests import webhook_samples as samples
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application
+from tsunagu.testing import ApiClient, free_port, http_serving, text_part
 
 pytestmark = pytest.mark.django_db
 
@@ -345,7 +345,7 @@ def test_events_out_of_order_end_as_in_order(client, connect, django_capture_on_
 
 
 def test_ats_add_on_the_command_line_prints_the_webhook_url(tmp_path):
-    from tsunagu.core.tests.processes import base_env, run_cli
+    from tsunagu.testing import base_env, run_cli
 
     env = base_env(str(tmp_path), TSUNAGU_BASE_URL="https://tsunagu.example.jp")
     run_cli(["company", "create", "--name", "株式会社つなぐ", "--slug", "tsunagu"], env)

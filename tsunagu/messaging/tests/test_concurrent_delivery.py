@@ -8,9 +8,10 @@ from django.db import connections
 from django.utils import timezone
 
 from tsunagu.intake.actions import record_application_event
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.messaging import actions
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.talent.data import CandidateData, JobData
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

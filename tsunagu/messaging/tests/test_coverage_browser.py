@@ -4,11 +4,11 @@ import pytest
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body
 from tsunagu.messaging import actions
 from tsunagu.messaging.models import MessageKind
 from tsunagu.messaging.template_sets import Slot
 from tsunagu.talent.stages import Stage
+from tsunagu.testing import ApiClient, application_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,9 +8,9 @@ from email.header import decode_header, make_header
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import application_body, html_part, text_part
 from tsunagu.messaging import actions
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.testing import application_body, html_part, text_part
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_permanent_failure_marks_failed_with_the_servers_reason(api, smtp_settin
 
 
 def test_smtp_server_down_delays_but_never_drops(api, settings, django_capture_on_commit_callbacks):
-    from tsunagu.conftest import free_port
+    from tsunagu.testing import free_port
 
     settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
@@ -111,7 +111,7 @@ def test_gives_up_after_the_last_attempt(api, smtp_settings, django_capture_on_c
 
 def test_a_message_is_claimed_once_however_often_it_is_queued(api, smtp_settings, make_company,
                                                                 django_capture_on_commit_callbacks):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     _company, key = make_company(slug="slow", delay_minutes=60)
     ApiClient(key).post("/api/v1/applications", application_body())
@@ -124,7 +124,7 @@ def test_a_message_is_claimed_once_however_often_it_is_queued(api, smtp_settings
 
 
 def test_a_worker_killed_mid_send_loses_nothing(api, smtp_settings, make_company):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     _company, key = make_company(slug="slow", delay_minutes=60)
     ApiClient(key).post("/api/v1/applications", application_body())
@@ -141,7 +141,7 @@ def test_a_worker_killed_mid_send_loses_nothing(api, smtp_settings, make_company
 
 
 def test_cancelled_before_send_time_is_never_sent(api, smtp_settings, make_company):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     company, key = make_company(slug="slow", delay_minutes=60)
     client = ApiClient(key)
@@ -154,7 +154,7 @@ def test_cancelled_before_send_time_is_never_sent(api, smtp_settings, make_compa
 
 
 def test_send_now_bypasses_delay_and_window(smtp_settings, make_company, django_capture_on_commit_callbacks):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     company, key = make_company(slug="slow", delay_minutes=600, send_window="business")
     ApiClient(key).post("/api/v1/applications", application_body())
@@ -183,10 +183,11 @@ def test_capture_mode_stores_the_mail_without_sending(api, settings, django_capt
 def test_a_burst_wakes_one_worker_not_one_per_notice(monkeypatch):
     from huey.contrib.djhuey import HUEY
 
+    from tsunagu.lib import queue
     from tsunagu.messaging import tasks
 
     calls = []
-    monkeypatch.setattr(tasks, "deliver_due_messages_task", lambda: calls.append(1))
+    monkeypatch.setattr(queue, "enqueue", lambda name: calls.append(1))  # what reaches the queue
     HUEY.get(tasks._WAKE_KEY)  # start clean
     for _ in range(50):
         tasks.request_delivery()
@@ -201,8 +202,8 @@ def test_a_burst_wakes_one_worker_not_one_per_notice(monkeypatch):
 
 
 def test_an_undo_that_races_with_the_claim_still_stops_the_notice(smtp_settings, make_company):
-    from tsunagu.conftest import ApiClient
     from tsunagu.talent.models import Application
+    from tsunagu.testing import ApiClient
 
     _company, key = make_company(slug="slow", delay_minutes=60)
     ApiClient(key).post("/api/v1/applications", application_body())
@@ -226,7 +227,7 @@ def test_no_rejection_while_hired_or_holding_an_offer_in_the_same_company(api, s
 
 def test_an_offer_elsewhere_stops_a_notice_already_planned(api, make_company, smtp_settings,
                                                            django_capture_on_commit_callbacks):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     _company, key = make_company(slug="slow", delay_minutes=60)
     client = ApiClient(key)
@@ -241,7 +242,7 @@ def test_an_offer_elsewhere_stops_a_notice_already_planned(api, make_company, sm
 
 def test_rejections_for_several_jobs_within_the_window_share_one_notice(make_company, smtp_settings,
                                                                          django_capture_on_commit_callbacks):
-    from tsunagu.conftest import ApiClient, text_part
+    from tsunagu.testing import ApiClient, text_part
 
     company, key = make_company(slug="combine", delay_minutes=30)
     client = ApiClient(key)
@@ -256,7 +257,7 @@ def test_rejections_for_several_jobs_within_the_window_share_one_notice(make_com
 
 
 def test_cancelling_the_shared_notice_gives_the_other_rejection_its_own(make_company):
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     company, key = make_company(slug="combine", delay_minutes=30)
     client = ApiClient(key)
@@ -269,7 +270,7 @@ def test_cancelling_the_shared_notice_gives_the_other_rejection_its_own(make_com
 
 def test_combining_can_be_switched_off(make_company):
     from tsunagu.companies.actions import update_company_settings
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     company, key = make_company(slug="separate", delay_minutes=30)
     update_company_settings(company, combine_rejections_minutes=0)
@@ -350,7 +351,7 @@ def test_a_slow_mail_server_makes_the_batch_hand_back_the_rest_before_its_lease_
     rest to the due list, so the sweep never hands them to a second worker while this one still sends."""
     import asyncio
 
-    from tsunagu.conftest import ApiClient, SmtpSink, free_port, send_through, smtp_running
+    from tsunagu.testing import ApiClient, SmtpSink, free_port, send_through, smtp_running
 
     class Tarpit(SmtpSink):
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name

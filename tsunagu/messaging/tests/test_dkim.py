@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ValidationError
 
-from tsunagu.conftest import application_body
-from tsunagu.messaging import dkim_signing
+from tsunagu.lib import dkim_signing
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.testing import application_body
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tsunagu.conftest import application_body, text_part
 from tsunagu.messaging import actions, followups
 from tsunagu.messaging.defaults import DEFAULT_FOLLOW_UP_STEPS
 from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, MessageStatus, MessageTemplate
 from tsunagu.messaging.suppression import suppress
 from tsunagu.talent.models import Application
 from tsunagu.talent.stages import Stage
+from tsunagu.testing import application_body, text_part
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +219,7 @@ def test_the_frequency_cap_pushes_a_follow_up(api, company):
 
 def test_follow_ups_go_out_inside_the_send_window(api, make_company):
     company, key = make_company(slug="window", send_window="business")
-    from tsunagu.conftest import ApiClient
+    from tsunagu.testing import ApiClient
 
     saturday_night = datetime(2025, 6, 7, 3, 0, tzinfo=TOKYO)  # 2025-06-07 is a Saturday
     reject(ApiClient(key), at=saturday_night - 182 * DAY)

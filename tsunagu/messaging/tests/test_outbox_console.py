@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body
 from tsunagu.messaging import actions
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageStatus
+from tsunagu.testing import ApiClient, application_body
 
 pytestmark = pytest.mark.django_db
 

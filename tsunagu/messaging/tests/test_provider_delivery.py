@@ -16,8 +16,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tsunagu.conftest import application_body, http_serving
 from tsunagu.messaging.models import Message, MessageStatus
+from tsunagu.testing import application_body, http_serving
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_postmark_refusing_the_request_itself_fails_the_message(api, settings, f
 
 
 def test_an_unreachable_provider_is_a_temporary_failure(api, settings, django_capture_on_commit_callbacks):
-    from tsunagu.conftest import free_port
+    from tsunagu.testing import free_port
 
     use_provider(settings, "PostmarkBackend", POSTMARK_SERVER_TOKEN="t",
                  POSTMARK_API_URL=f"http://127.0.0.1:{free_port()}/", REQUESTS_TIMEOUT=2)

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from django.test import Client
 
-from tsunagu.conftest import application_body, http_serving
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, Suppression, SuppressionReason
 from tsunagu.talent.normalize import email_key
+from tsunagu.testing import application_body, http_serving
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from tsunagu.conftest import application_body
 from tsunagu.messaging import actions, template_sets, tracking
 from tsunagu.messaging.models import (
     EventKind,
@@ -20,6 +19,7 @@ from tsunagu.messaging.models import (
 from tsunagu.messaging.template_sets import Slot, compare_proportions
 from tsunagu.relay.models import Registration, RegistrationRequest
 from tsunagu.talent.stages import Stage
+from tsunagu.testing import application_body
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tsunagu.conftest import application_body
 from tsunagu.messaging import actions, rendering
 from tsunagu.messaging.models import MessageKind, MessageTemplate
+from tsunagu.testing import application_body
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tsunagu.conftest import application_body
 from tsunagu.messaging import tracking
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
 from tsunagu.messaging.selectors import message_timeline
 from tsunagu.relay.models import Click
+from tsunagu.testing import application_body
 
 pytestmark = pytest.mark.django_db
 

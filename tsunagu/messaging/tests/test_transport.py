@@ -6,7 +6,7 @@ import pytest
 import trustme
 
 from tsunagu import config
-from tsunagu.conftest import application_body, smtp_running
+from tsunagu.testing import application_body, smtp_running
 
 pytestmark = pytest.mark.django_db
 

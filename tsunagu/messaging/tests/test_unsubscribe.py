@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tsunagu.companies.models import Role
-from tsunagu.conftest import ApiClient, application_body, html_part, text_part
+from tsunagu.lib.tokens import referral_token
 from tsunagu.messaging import actions, unsubscribe
 from tsunagu.messaging.mime import uri_list_header
 from tsunagu.messaging.models import (
@@ -27,7 +27,7 @@ from tsunagu.messaging.models import (
     SuppressionReason,
 )
 from tsunagu.messaging.suppression import suppress
-from tsunagu.relay.tokens import referral_token
+from tsunagu.testing import ApiClient, application_body, html_part, text_part
 
 pytestmark = pytest.mark.django_db
 

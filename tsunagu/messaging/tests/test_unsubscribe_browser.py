@@ -2,9 +2,9 @@
 
 import pytest
 
-from tsunagu.conftest import PHONE, application_body
 from tsunagu.messaging import unsubscribe
 from tsunagu.messaging.models import Message, MessageEvent, MessageKind, Suppression, SuppressionReason
+from tsunagu.testing import PHONE, application_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

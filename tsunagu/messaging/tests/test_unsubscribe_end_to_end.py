@@ -8,8 +8,7 @@ import time
 import pytest
 import requests
 
-from tsunagu.conftest import text_part
-from tsunagu.core.tests.processes import run_cli, running_tsunagu
+from tsunagu.testing import run_cli, running_tsunagu, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,10 +5,10 @@ import re
 import pytest
 from django.core import mail
 
-from tsunagu.conftest import PHONE, application_body
 from tsunagu.messaging.models import Message, MessageKind
 from tsunagu.relay.models import Registration
 from tsunagu.relay.selectors import ledger_summary
+from tsunagu.testing import PHONE, application_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,12 +6,13 @@ import pytest
 from django.db import connections
 
 from tsunagu.intake.actions import record_application_event
-from tsunagu.intake.events import CandidateData, IncomingApplicationEvent, JobData
+from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib.tokens import verify_token
 from tsunagu.messaging.models import MessageKind
 from tsunagu.relay import actions
 from tsunagu.relay.models import LedgerEntry, Registration
 from tsunagu.relay.selectors import ledger_summary
-from tsunagu.relay.tokens import verify_token
+from tsunagu.talent.data import CandidateData, JobData
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

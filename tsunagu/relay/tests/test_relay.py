@@ -8,11 +8,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tsunagu.conftest import application_body
+from tsunagu.lib import tokens
 from tsunagu.messaging.models import Message, MessageKind
-from tsunagu.relay import actions, tokens
+from tsunagu.relay import actions
 from tsunagu.relay.models import Click, LedgerEntry, Registration, RegistrationRequest
 from tsunagu.relay.selectors import ledger_summary
+from tsunagu.testing import application_body
 
 pytestmark = pytest.mark.django_db
 

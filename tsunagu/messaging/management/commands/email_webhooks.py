@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from tsunagu.messaging.provider_urls import PROVIDERS
+from tsunagu.messaging.urls import PROVIDERS
 
 
 def webhook_urls() -> dict[str, str]:

@@ -1,0 +1,249 @@
+"""What the tests of every app share (fixtures, which use these, are in conftest.py): an API client, a real
+SMTP server and a local HTTP server, the real command line and `tsunagu serve` as subprocesses, and the browser
+settings."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.test import Client
+
+# --- the REST API ----------------------------------------------------------------------------------
+
+class ApiClient:
+    """Django's test client speaking JSON with the company's API key."""
+
+    def __init__(self, key: str | None):
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def post(self, path, data):
+        return self.client.post(path, data=data, content_type="application/json", headers=self.headers)
+
+    def get(self, path, **params):
+        return self.client.get(path, params, headers=self.headers)
+
+
+def application_body(external_id="A-1001", status="rejected", email_address="yoshiko@example.jp", **extra):
+    body = {
+        "external_id": external_id,
+        "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": email_address,
+                      "phone": "090-1234-5678"},
+        "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
+        "stage": "一次面接",
+        "status": status,
+        "rejection_reason": "スキル不一致",
+    }
+    body.update(extra)
+    return body
+
+
+# --- a real SMTP server, and a vendor's API played locally --------------------------------------
+
+@dataclass
+class SmtpSink:
+    """Mail an aiosmtpd server received; `respond` lets a test make the server refuse with a code."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: list = field(default_factory=list)
+    respond: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.respond:
+            return self.respond
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        with self.lock:
+            self.received.append({"rcpt": list(envelope.rcpt_tos), "mail_from": envelope.mail_from,
+                                  "message": parsed, "raw": raw})
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} mails, the SMTP server received {len(self.received)}")
+
+    def messages_to(self, address: str) -> list:
+        with self.lock:
+            return [m["message"] for m in self.received if address in m["rcpt"]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def smtp_running(sink: SmtpSink | None = None, **options) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) receiving into `sink` until the block ends; `options` go to aiosmtpd's
+    Controller (e.g. ssl_context, tls_context)."""
+    sink = sink or SmtpSink(port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port, **options)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def http_serving(server):
+    """Serve a test HTTP server (a vendor's API played locally) from a thread until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def send_through(settings, sink: SmtpSink) -> SmtpSink:
+    """Send through this real SMTP server instead of capturing."""
+    settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
+    settings.EMAIL_HOST = sink.host
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    return sink
+
+
+def text_part(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_part(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+# --- the real command line and server -------------------------------------------------------------
+
+def tsunagu_command() -> list[str]:
+    script = Path(sys.executable).with_name("tsunagu")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tsunagu.cli"]
+
+
+def base_env(data_dir: str, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSUNAGU_", "DJANGO_"))}
+    env.update(TSUNAGU_DATA_DIR=data_dir, **extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(tsunagu_command() + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def scratch_database():
+    """A database URL for a subprocess: a fresh PostgreSQL database when the suite runs on PostgreSQL."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        yield None
+        return
+    user = database.get("USER") or "postgres"
+    host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
+    with scratch_postgres(f"postgresql://{user}@{host}:{port}/postgres") as url:
+        yield url
+
+
+@contextmanager
+def scratch_postgres(admin_url: str):
+    """A throw-away database on the PostgreSQL server at admin_url, dropped afterwards."""
+    import psycopg
+
+    name = f"tsunagu_e2e_{secrets.token_hex(4)}"
+    base = admin_url.rsplit("/", 1)[0]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Server:
+    def __init__(self, env: dict, port: int, command: str = "serve"):
+        self.env, self.port = env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="tsunagu-serve-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(tsunagu_command() + [command, "--bind", f"127.0.0.1:{port}"], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"tsunagu serve exited: {Path(self.log.name).read_text()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("tsunagu serve did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def running_tsunagu(smtp_port: int | None = None, command: str = "serve", **env_extra):
+    """A data dir, a company (via the CLI) and `tsunagu serve` (or `web`); yields (server, company JSON)."""
+    with tempfile.TemporaryDirectory(prefix="tsunagu-e2e-") as data_dir, scratch_database() as database_url:
+        port = free_port()
+        extra = {"TSUNAGU_BASE_URL": f"http://127.0.0.1:{port}", **env_extra}
+        if smtp_port:
+            extra["TSUNAGU_EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+        if database_url:
+            extra["TSUNAGU_DATABASE_URL"] = database_url
+        env = base_env(data_dir, **extra)
+        if command != "serve":
+            assert run_cli(["manage", "migrate", "-v", "0"], env).returncode == 0
+        server = Server(env, port, command)
+        try:
+            server.wait_until_up()
+            created = run_cli(["company", "create", "--name", "株式会社つなぐテスト", "--slug", "e2e",
+                               "--delay-minutes", "0", "--send-window", "always"], env)
+            assert created.returncode == 0, created.stderr
+            yield server, json.loads(created.stdout.strip().splitlines()[-1])
+        finally:
+            server.stop()
+
+
+# --- a real browser --------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 860}}
