@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-postgres bench lint messages
+.PHONY: install run test test-fast test-sqlite test-postgres bench lint messages
 
 install: $(STAMP)
 
@@ -19,9 +19,13 @@ run: install
 	$(BIN)/tsunagu demo --if-new
 	$(BIN)/tsunagu serve
 
-# The whole suite against SQLite, then against PostgreSQL when a server answers at $(PG_URL).
-test: install
+# The linters, then the whole suite against SQLite and PostgreSQL at once (PostgreSQL when a server answers
+# at $(PG_URL)). `make test-fast`: the linters and the SQLite suite without the slow end-to-end and browser tests.
+test: lint
 	$(BIN)/python -m tsunagu.core.testrun
+
+test-fast: lint
+	$(BIN)/python -m tsunagu.core.testrun --fast
 
 test-sqlite: install
 	$(BIN)/python -m pytest -q
@@ -32,8 +36,10 @@ test-postgres: install
 bench: install
 	$(BIN)/python -m bench
 
+# ruff, and import-linter for the architecture (the contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check tsunagu bench
+	$(BIN)/lint-imports
 
 messages: install
 	cd tsunagu && ../$(BIN)/django-admin makemessages -l en --no-obsolete && ../$(BIN)/django-admin compilemessages

@@ -62,8 +62,8 @@ def make_links(company_slug: str, count: int, out: str) -> dict:
     from django.utils import timezone
 
     from tsunagu.companies.models import Company
-    from tsunagu.messaging import tracking
     from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+    from tsunagu.messaging.tracking.tokens import click_token
 
     company = Company.objects.get(slug=company_slug)
     sent_at = timezone.now() - timedelta(hours=1)
@@ -75,8 +75,8 @@ def make_links(company_slug: str, count: int, out: str) -> dict:
     ], batch_size=500)
     messages = Message.objects.filter(company=company, key__startswith="bench-click:").order_by("pk")
     paths = [
-        "/t/c/" + tracking.click_token(f"https://careers.bench.example/jobs/{message.pk}?utm_source=tsunagu",
-                                       message_id=message.pk, company_id=company.pk, sent_at=message.sent_at)
+        "/t/c/" + click_token(f"https://careers.bench.example/jobs/{message.pk}?utm_source=tsunagu",
+                              message_id=message.pk, company_id=company.pk, sent_at=message.sent_at)
         for message in messages
     ]
     Path(out).write_text(json.dumps(paths))

@@ -51,7 +51,7 @@ def create_rejections(slug: str, count: int, batch: int) -> None:
     from django.utils import timezone
 
     from tsunagu.companies.models import Company
-    from tsunagu.intake.actions import record_application_event
+    from tsunagu.intake.actions.events import record_application_event
     from tsunagu.intake.events import IncomingApplicationEvent
     from tsunagu.talent.data import CandidateData, JobData
 
@@ -95,7 +95,7 @@ def _render_chunk(pks: list[int]) -> list[tuple[str, list[str], bytes]]:
     from django.conf import settings
     from django.core.mail.message import sanitize_address
 
-    from tsunagu.messaging.actions import build_email
+    from tsunagu.messaging.compose import build_email
     from tsunagu.messaging.models import Message
 
     notices = (

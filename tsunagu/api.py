@@ -4,6 +4,9 @@ from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
 from tsunagu.companies.actions import authenticate_api_key
+from tsunagu.intake.api import router as applications_router
+from tsunagu.messaging.api import router as messages_router
+from tsunagu.relay.api import router as relay_router
 
 
 class ApiKeyAuth(HttpBearer):
@@ -27,16 +30,6 @@ api = NinjaAPI(
 )
 
 
-def _register_routers():
-    from tsunagu.intake.api import router as intake_router
-    from tsunagu.messaging.api import router as messaging_router
-    from tsunagu.relay.api import router as relay_router
-    from tsunagu.talent.api import router as talent_router
-
-    api.add_router("/applications", intake_router, tags=["applications"])
-    api.add_router("/applications", talent_router, tags=["applications"])
-    api.add_router("/messages", messaging_router, tags=["messages"])
-    api.add_router("/relay", relay_router, tags=["relay"])
-
-
-_register_routers()
+api.add_router("/applications", applications_router, tags=["applications"])
+api.add_router("/messages", messages_router, tags=["messages"])
+api.add_router("/relay", relay_router, tags=["relay"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
+from tsunagu import __version__
+from tsunagu.config import ConfigError
+
 USAGE = """usage: tsunagu COMMAND [options]
 
 commands:
@@ -37,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     if args[0] in {"--version", "version"}:
-        from tsunagu import __version__
-
         print(__version__)
         return 0
     if args[0] == "manage":
@@ -50,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tsunagu.settings")
-    from tsunagu.config import ConfigError
-
     try:
         import django
 

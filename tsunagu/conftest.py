@@ -57,15 +57,15 @@ def login(client):
 @pytest.fixture
 def events():
     """Tracking's event buffer without its background thread: the test decides when it is written
-    (tracking.flush())."""
-    from tsunagu.messaging import tracking
+    (tracking_events.flush())."""
+    from tsunagu.messaging.actions import tracking_events
 
-    original = tracking.buffer
-    tracking.buffer = tracking.EventBuffer(autostart=False)
+    original = tracking_events.buffer
+    tracking_events.buffer = tracking_events.EventBuffer(autostart=False)
     try:
-        yield tracking.buffer
+        yield tracking_events.buffer
     finally:
-        tracking.buffer = original
+        tracking_events.buffer = original
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Settings for the test suite: a throw-away data dir, tasks run inline, mail captured."""
 
+import hashlib
 import os
 import tempfile
 
@@ -10,3 +11,9 @@ from tsunagu.settings import *  # noqa: E402,F403
 
 HUEY = {"name": "tsunagu-test", "immediate": True, "huey_class": "huey.MemoryHuey"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A test database of this checkout's own on PostgreSQL (pytest-django creates and drops it): two checkouts
+# tested at once on one server must not share `test_postgres`.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    _checkout = hashlib.sha256(str(PACKAGE_DIR).encode()).hexdigest()[:8]  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_tsunagu_{_checkout}"}  # noqa: F405

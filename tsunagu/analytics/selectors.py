@@ -1,7 +1,7 @@
 """The dashboard's figures. Every query is scoped by company.
 
 Clicks count people: a person is an address with at least one click that is not flagged as a machine
-(mail scanners, link previews, HEAD requests, clicks within seconds of sending; see messaging/tracking.py),
+(mail scanners, link previews, HEAD requests, clicks within seconds of sending; see messaging/tracking/rules.py),
 whether on a tracked link (MessageEvent) or on the referral link /r/ (relay Click, classified here with the
 same rules). Opens are counted separately and only as an unreliable figure.
 """
@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import Lower
 
 from tsunagu.companies.models import Company
-from tsunagu.messaging import tracking
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
+from tsunagu.messaging.tracking.rules import human_referral_clicks
 from tsunagu.relay.models import Click, Registration, RegistrationRequest
 from tsunagu.relay.selectors import LedgerSummary, ledger_summary
 from tsunagu.talent.models import Application, ApplicationStatus
@@ -57,7 +57,7 @@ def loop_counts(company: Company) -> LoopCounts:
         opened=Count("message", filter=Q(kind=EventKind.OPENED), distinct=True),
         machine_opens=Count("pk", filter=Q(kind=EventKind.OPENED, machine=True)),
     )
-    human_relay = tracking.human_referral_clicks(Click.objects.filter(company=company))
+    human_relay = human_referral_clicks(Click.objects.filter(company=company))
     relay_total = Click.objects.filter(company=company).count()
     relay_human = human_relay.count()
     tracked_clickers = MessageEvent.objects.filter(company=company, kind=EventKind.CLICKED, machine=False)

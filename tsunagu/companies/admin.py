@@ -1,24 +1,28 @@
 from django.contrib import admin
 
 from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfile
+from tsunagu.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ReadOnlyAdmin):
     list_display = ["name", "slug", "delay_minutes", "send_window", "referral_ratio", "created_at"]
     search_fields = ["name", "slug"]
+    exclude = ["dkim_private_key"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "company", "role"]
     list_filter = ["role"]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ["prefix", "company", "label", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "secret_hash"]
+    exclude = ["secret_hash"]
 
 
-admin.site.register(OperatorProfile)
+@admin.register(OperatorProfile)
+class OperatorProfileAdmin(ReadOnlyAdmin):
+    list_display = ["user"]

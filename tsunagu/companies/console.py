@@ -11,12 +11,13 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from tsunagu.companies.models import Membership
+from tsunagu.companies.selectors import memberships_of
 
 SESSION_COMPANY = "tsunagu_company_id"
 
 
 def membership_for(request) -> Membership | None:
-    memberships = Membership.objects.filter(user=request.user).select_related("company").order_by("pk")
+    memberships = memberships_of(request.user)
     chosen = request.session.get(SESSION_COMPANY)
     if chosen:
         membership = memberships.filter(company_id=chosen).first()

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from tsunagu.companies import actions
 from tsunagu.companies.console import SESSION_COMPANY, company_view
 from tsunagu.companies.forms import CompanySettingsForm, LoginForm
-from tsunagu.companies.models import ApiKey, Membership
+from tsunagu.companies.selectors import api_keys_of, memberships_of
 from tsunagu.lib.dkim_signing import dns_record
 
 
@@ -30,7 +30,7 @@ def settings_page(request):
         else:
             messages.success(request, _("設定を保存しました。"))
             return redirect("console:settings")
-    keys = ApiKey.objects.filter(company=company).order_by("-created_at")
+    keys = api_keys_of(company)
     return render(request, "companies/settings.html", {"form": form, "api_keys": keys,
                                                        "new_api_key": request.session.pop("new_api_key", None),
                                                        "dkim_record": dns_record(company)})
@@ -54,7 +54,7 @@ def api_key_revoke(request, key_id: int):
 @require_POST
 @company_view()
 def switch_company(request):
-    membership = Membership.objects.filter(user=request.user, company_id=request.POST.get("company")).first()
+    membership = memberships_of(request.user).filter(company_id=request.POST.get("company")).first()
     if membership is None:
         raise PermissionDenied
     request.session[SESSION_COMPANY] = membership.company_id

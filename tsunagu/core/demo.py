@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Company, Role
-from tsunagu.intake.actions import record_application_event
+from tsunagu.companies.selectors import company_by_slug
+from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.lib.tokens import verify_token
 from tsunagu.relay import actions as relay
@@ -48,7 +49,7 @@ def _login_file():
 
 
 def load_demo(*, only_if_new: bool = False) -> dict | None:
-    existing = Company.objects.filter(slug=DEMO_SLUG).first()
+    existing = company_by_slug(DEMO_SLUG)
     if existing is not None or (only_if_new and Company.objects.exists()):
         return json.loads(_login_file().read_text()) if _login_file().exists() else None
     company, _key = companies.create_company(name="株式会社つなぐデモ", slug=DEMO_SLUG, delay_minutes=1,

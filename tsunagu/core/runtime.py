@@ -9,6 +9,12 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
+from tsunagu.intake.actions.deliveries import sweep_deliveries
+from tsunagu.intake.actions.polling import poll_due_connections
+from tsunagu.messaging.actions.alerts import alert_failures
+from tsunagu.messaging.actions.delivery import sweep_outbox
+from tsunagu.messaging.actions.followups import plan_due_follow_ups
+
 logger = logging.getLogger("tsunagu")
 
 
@@ -22,6 +28,7 @@ def parse_bind(value: str) -> tuple[str, int]:
 def run_web(host: str, port: int, threads: int = 8) -> None:
     import waitress
 
+    # Imported here: building the WSGI application is the web process's business, not the worker's.
     from tsunagu.wsgi import application
 
     waitress.serve(application, host=host, port=port, threads=threads, ident="tsunagu", _quiet=True)
@@ -43,11 +50,6 @@ def create_consumer(workers: int | None = None):
 def scheduler_jobs() -> list[tuple[str, object, float]]:
     """What the scheduler runs: (name, function, how often in seconds; 0 = every tick). Each reads our
     own tables, so a job missed during an outage simply finds more to do when the system is back."""
-    from tsunagu.intake.polling import poll_due_connections
-    from tsunagu.intake.webhooks import sweep_deliveries
-    from tsunagu.messaging.actions import alert_failures, sweep_outbox
-    from tsunagu.messaging.followups import plan_due_follow_ups
-
     return [
         ("outbox sweep", sweep_outbox, 0),
         ("webhook delivery sweep", sweep_deliveries, 0),

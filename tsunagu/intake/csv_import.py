@@ -3,7 +3,7 @@
 Nothing here writes: `open_csv` decodes the file and finds the columns (a problem with the file as a
 whole raises CsvFileError), and `CsvFile.rows()` yields, per record, either the normalised event or the
 Japanese reason the row cannot be imported, with the physical line number the record starts on.
-`tsunagu.intake.actions.import_csv` is the write path that consumes it.
+`tsunagu.intake.actions.imports.import_csv` is the write path that consumes it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from django.http.request import HttpHeaders
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tsunagu.intake import webhooks
+from tsunagu.intake import selectors
+from tsunagu.intake.actions import deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +29,10 @@ MAX_FAST_BODY = 2_500_000
 @csrf_exempt
 @require_POST
 def receive(request, kind: str, token: str):
-    connection = webhooks.webhook_connection(kind, token)  # None for polled ATSs: they have no webhook
+    connection = selectors.webhook_connection(kind, token)  # None for polled ATSs: they have no webhook
     if connection is None:
         raise Http404
-    receipt = webhooks.receive_delivery(connection, request.headers, request.body)
+    receipt = deliveries.receive_delivery(connection, request.headers, request.body)
     return JsonResponse({"detail": receipt.detail}, status=receipt.status_code)
 
 
@@ -51,11 +52,11 @@ def fast_path(django_application):
             return django_application(environ, start_response)
         close_old_connections()  # what Django does at each request's start and end
         try:
-            connection = webhooks.webhook_connection(match.group(1), match.group(2))
+            connection = selectors.webhook_connection(match.group(1), match.group(2))
             if connection is None:
                 return django_application(environ, start_response)
             body = environ["wsgi.input"].read(int(length))
-            receipt = webhooks.receive_delivery(connection, HttpHeaders(environ), body)
+            receipt = deliveries.receive_delivery(connection, HttpHeaders(environ), body)
             status, detail = receipt.status_code, receipt.detail
         except Exception:  # noqa: BLE001 - answered like Django would: a 500 the ATS retries, and a log line
             logger.exception("webhook %s failed", environ.get("PATH_INFO"))

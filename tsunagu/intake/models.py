@@ -5,15 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tsunagu.companies.models import Company
-
-
-class AtsKind(models.TextChoices):
-    GREENHOUSE = "greenhouse", "Greenhouse"
-    LEVER = "lever", "Lever"
-    ASHBY = "ashby", "Ashby"
-    WORKABLE = "workable", "Workable"
-    GENERIC = "generic", _("汎用(自社システム)")
-    HERP = "herp", "HERP Hire"
+from tsunagu.intake import adapters
+from tsunagu.intake.adapters.base import Adapter
 
 
 def new_webhook_token() -> str:
@@ -24,7 +17,9 @@ class AtsConnection(models.Model):
     """A company's link to one ATS: where its webhooks arrive, how they are verified, how names map."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="ats_connections")
-    kind = models.CharField(_("種類"), max_length=16, choices=AtsKind.choices)
+    # One of the ATS adapters (intake/adapters/): the choices are read from them, so a new ATS needs no
+    # migration.
+    kind = models.CharField(_("種類"), max_length=16, choices=adapters.kind_choices)
     # Part of the webhook URL: unguessable, so a URL alone cannot be used to probe other companies.
     token = models.CharField(max_length=64, unique=True, default=new_webhook_token, editable=False)
     # The shared signing secret. Kept as given: verifying an HMAC needs the secret itself.
@@ -38,9 +33,9 @@ class AtsConnection(models.Model):
     # Requests refused for a bad signature are not stored; only counted, so HR can see a misconfigured secret.
     refused_signatures = models.PositiveIntegerField(default=0)
     last_refused_at = models.DateTimeField(null=True, blank=True)
-    # Polling ATSs without webhooks (HERP Hire, see intake/polling.py): where the sweep stands, when the
-    # last round ended and what went wrong in it (empty when it went well), when the vendor asked us to
-    # come back (HTTP 429), and a short lease so two pollers never work on one connection at once.
+    # Polling ATSs without webhooks (HERP Hire, see intake/actions/polling.py): where the sweep stands,
+    # when the last round ended and what went wrong in it (empty when it went well), when the vendor asked
+    # us to come back (HTTP 429), and a short lease so two pollers never work on one connection at once.
     poll_cursor = models.CharField(max_length=200, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_poll_error = models.TextField(blank=True)
@@ -54,6 +49,10 @@ class AtsConnection(models.Model):
 
     def __str__(self):
         return f"{self.company.slug}/{self.kind}"
+
+    @property
+    def adapter(self) -> Adapter:
+        return adapters.adapter_for(self.kind)
 
     @property
     def webhook_path(self) -> str:

@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
-from tsunagu.intake import actions, polling, webhooks
-from tsunagu.intake.adapters import adapter_for
+from tsunagu.intake.actions import connections as connection_actions
+from tsunagu.intake.actions import deliveries, polling
+from tsunagu.intake.actions import imports as import_actions
+from tsunagu.intake.adapters import kind_choices, pulled_kinds, pushed_kinds
 from tsunagu.intake.models import AtsConnection, ImportJob, ImportStatus
 from tsunagu.talent.stages import Stage
 
@@ -40,7 +42,7 @@ class ImportForm(forms.Form):
 def imports(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = actions.start_import_job(
+        job = import_actions.start_import_job(
             request.company, form.cleaned_data["file"], request.user,
             dry_run=form.cleaned_data["dry_run"], send_notices=form.cleaned_data["send_notices"],
         )
@@ -70,7 +72,7 @@ def _progress_context(request, job_id: int) -> dict:
 # --- ATS connections -------------------------------------------------------------------------------
 
 class ConnectionForm(forms.Form):
-    kind = forms.ChoiceField(label=_("ATS"), choices=[(k.value, k.label) for k in webhooks.CONNECTION_KINDS])
+    kind = forms.ChoiceField(label=_("ATS"), choices=kind_choices)
     secret = forms.CharField(label=_("署名シークレット"), max_length=500, required=False,
                              help_text=_("ATSのWebhook設定に入力するものと同じ値(Leverは署名トークン、HERP Hireは不要)"))
     api_key = forms.CharField(label=_("APIキー(LeverとHERP Hire)"), max_length=500, required=False)
@@ -89,11 +91,11 @@ def connections(request):
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            connection = webhooks.add_connection(request.company, **form.cleaned_data)
+            connection = connection_actions.add_connection(request.company, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            if connection.kind in webhooks.POLLING_KINDS:
+            if connection.adapter.pulled:
                 messages.success(request, gettext("連携を追加しました。Tsunagu が定期的に応募の状態を取得します。"))
             else:
                 messages.success(request, gettext("連携を追加しました。表示されたURLをATSのWebhook設定に貼り付けてください。"))
@@ -112,19 +114,19 @@ def connection_detail(request, connection_id: int):
     form = MappingForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            webhooks.update_mappings(
+            connection_actions.update_mappings(
                 connection,
-                stage_mapping=webhooks.parse_mapping_lines(form.cleaned_data["stage_mapping"], stages=True),
-                reason_mapping=webhooks.parse_mapping_lines(form.cleaned_data["reason_mapping"], stages=False),
+                stage_mapping=parse_mapping_lines(form.cleaned_data["stage_mapping"], stages=True),
+                reason_mapping=parse_mapping_lines(form.cleaned_data["reason_mapping"], stages=False),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, gettext("対応表を保存しました。"))
             return redirect("console:connection", connection_id=connection.pk)
-    polled = connection.kind in webhooks.POLLING_KINDS
+    polled = connection.adapter.pulled
     return render(request, "intake/connection_detail.html", {
-        "connection": connection, "form": form, "adapter": adapter_for(connection.kind),
+        "connection": connection, "form": form, "adapter": connection.adapter,
         "deliveries": connection.deliveries.select_related("message")[:50],
         "stages": [stage.label for stage in Stage if stage != Stage.UNKNOWN],
         "polled": polled,
@@ -138,11 +140,11 @@ def connection_detail(request, connection_id: int):
 def connection_poll(request, connection_id: int):
     """「今すぐ取得」: a polling round for this connection, now (in the queue)."""
     connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
-                                   kind__in=webhooks.POLLING_KINDS)
+                                   kind__in=pulled_kinds())
     if polling.request_poll(connection):
         messages.success(request, gettext("取得を開始しました。数秒後にこのページを再読み込みしてください。"))
     else:
-        messages.error(request, gettext("HERP Hire の利用上限に達したため、%(time)s まで取得を控えています。") % {
+        messages.error(request, str(connection.adapter.paused_message) % {
             "time": date_format(timezone.localtime(connection.poll_not_before), "H:i")})
     return redirect("console:connection", connection_id=connection.pk)
 
@@ -151,10 +153,30 @@ def connection_poll(request, connection_id: int):
 @company_view(admin=True)
 def connection_test(request, connection_id: int):
     connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
-                                   kind__in=webhooks.WEBHOOK_KINDS)
-    receipt = webhooks.send_test_event(connection)
+                                   kind__in=pushed_kinds())
+    receipt = deliveries.send_test_event(connection)
     if receipt.status_code == 200:
         messages.success(request, gettext("テストイベントを受信し、署名を確認できました。"))
     else:
         messages.error(request, gettext("テストイベントが拒否されました: %(detail)s") % {"detail": receipt.detail})
     return redirect("console:connection", connection_id=connection.pk)
+
+
+def parse_mapping_lines(text: str, *, stages: bool) -> dict:
+    """"ATS name = Tsunagu name" per line (the console's mapping editor). Stages accept Tsunagu's stage
+    labels (e.g. 最終面接) or codes; an unknown stage is refused with its line number."""
+    labels = {str(stage.label): stage.value for stage in Stage} | {str(stage.value): stage.value for stage in Stage}
+    mapping = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        source, separator, target = line.partition("=")
+        if not separator or not source.strip() or not target.strip():
+            raise ValidationError(gettext("%(line)d行目: 「連携元の名前 = Tsunaguの名前」の形で書いてください。") % {"line": number})
+        target = target.strip()
+        if stages:
+            if target not in labels:
+                raise ValidationError(gettext("%(line)d行目: 不明な選考ステップです: %(name)s") % {"line": number, "name": target})
+            target = labels[target]
+        mapping[source.strip()] = target
+    return mapping

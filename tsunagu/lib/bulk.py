@@ -47,7 +47,9 @@ def filter_in(queryset: models.QuerySet, field: str, values: Iterable) -> Iterat
         return
     connection = connections[queryset.db]
     if connection.vendor == "postgresql":
-        db_type = queryset.model._meta.get_field(field).db_type(connection).split("(")[0]
+        meta = queryset.model._meta
+        model_field = meta.pk if field == "pk" else meta.get_field(field)
+        db_type = model_field.db_type(connection).split("(")[0]
         yield queryset.filter(**{f"{field}__in": RawSQL(f"SELECT unnest(%s::{db_type}[])", (values,))})
         return
     for part in in_lists(values):

@@ -2,7 +2,8 @@
 
 Actions never import a `tasks` module (tasks call actions, so that would be a cycle): they name the task,
 e.g. `enqueue("tsunagu.messaging.tasks.deliver_due_messages_task")`, the name Huey registers it under
-(module path and function name). The tasks modules of every installed app are imported on first use.
+(module path and function name). Every app's tasks module is registered at start-up in every process
+(core.apps.CoreConfig.ready).
 
 Also here: Huey storage on PostgreSQL (TSUNAGU_QUEUE_URL=postgresql://...).
 """
@@ -10,10 +11,8 @@ Also here: Huey storage on PostgreSQL (TSUNAGU_QUEUE_URL=postgresql://...).
 from __future__ import annotations
 
 import time
-from functools import cache
 
 from django.db import transaction
-from django.utils.module_loading import autodiscover_modules
 from huey import Huey
 from huey.contrib.sql_huey import SqlStorage
 from huey.utils import normalize_time
@@ -32,13 +31,7 @@ def _huey() -> Huey:
     return HUEY
 
 
-@cache
-def _discover_tasks() -> None:
-    autodiscover_modules("tasks")
-
-
 def _task_class(name: str):
-    _discover_tasks()
     return _huey()._registry.string_to_task(name)
 
 

@@ -14,8 +14,8 @@ class MessagingConfig(AppConfig):
         from anymail.signals import tracking
 
         from tsunagu.companies.signals import company_created
-        from tsunagu.messaging.actions import install_default_templates
-        from tsunagu.messaging.provider_events import record_provider_event
+        from tsunagu.messaging.actions.provider_events import record_provider_event
+        from tsunagu.messaging.actions.templates import install_default_templates
 
         company_created.connect(lambda sender, company, **kwargs: install_default_templates(company),
                                 dispatch_uid="tsunagu.messaging.default_templates", weak=False)

@@ -6,26 +6,15 @@ import smtplib
 from django.core.mail.backends import smtp
 from django.core.mail.backends.base import BaseEmailBackend
 
+from tsunagu.messaging.actions.capture import capture_mail
+from tsunagu.messaging.mime import NoticeEmail
+
 
 class CaptureEmailBackend(BaseEmailBackend):
     """The capture:// transport: keeps each mail in the database instead of sending it."""
 
     def send_messages(self, email_messages):
-        from tsunagu.messaging.models import CapturedMail
-
-        rows = []
-        for message in email_messages:
-            mime = message.message()
-            rows.append(
-                CapturedMail(
-                    message_id=mime.get("Message-ID", ""),
-                    to=", ".join(message.recipients()),
-                    subject=message.subject,
-                    raw=mime.as_string(),
-                )
-            )
-        CapturedMail.objects.bulk_create(rows)
-        return len(rows)
+        return capture_mail(email_messages)
 
 
 class SMTPEmailBackend(smtp.EmailBackend):
@@ -38,8 +27,6 @@ class SMTPEmailBackend(smtp.EmailBackend):
     """
 
     def _send(self, email_message):
-        from tsunagu.messaging.mime import NoticeEmail
-
         if not isinstance(email_message, NoticeEmail):
             return super()._send(email_message)
         data = email_message.message().as_bytes(linesep="\r\n")

@@ -3,9 +3,9 @@
 Bulk delivery builds every mail, so the wire bytes are assembled directly from the standard library's
 encoders (`formataddr`, `formatdate`, base64) instead of through `email.message` objects and the
 generator, which cost several times the CPU of the SMTP exchange itself. The layout is fixed and
-simple (one multipart/alternative with two base64 parts); the tests parse what a real SMTP server
-received with the strict modern parser. A parsed `email.message.Message` is still available for the
-places that want headers by name (`WireMessage.get`).
+simple (one multipart/alternative with two base64 parts, or one base64 text part); the tests parse what a
+real SMTP server received with the strict modern parser. A parsed `email.message.Message` is still
+available for the places that want headers by name (`WireMessage.get`).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class WireMessage:
 
 class NoticeEmail(EmailMessage):
     """One mail to one person. `from_email` and `to` stay bare addresses (the SMTP envelope);
-    the display names go into the headers only."""
+    the display names go into the headers only. Without `html` the mail is plain text alone."""
 
     def __init__(self, *, subject: str, text: str, html: str, from_name: str, from_email: str, to_name: str,
                  to_email: str, message_id: str, reply_to: str = "", headers: dict | None = None,
@@ -154,6 +154,10 @@ class NoticeEmail(EmailMessage):
                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ]
         headers += [(name, header_value(name, str(value))) for name, value in self.extra_headers.items()]
+        if not self.html:  # text only (an alert to the company's admins): one base64 part
+            headers += [("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "base64")]
+            head = "".join(f"{name}: {value}\n" for name, value in headers)
+            return WireMessage(head.encode("ascii") + b"\n" + _base64_body(self.body))
         headers.append(("Content-Type", f'multipart/alternative;\n boundary="{boundary}"'))
         head = "".join(f"{name}: {value}\n" for name, value in headers)
         part = f'--{boundary}\nContent-Type: text/%s; charset="utf-8"\nContent-Transfer-Encoding: base64\n\n'

@@ -12,6 +12,8 @@ class MessageKind(models.TextChoices):
     INVITATION = "invitation", _("新しい求人のご案内")
     WELCOME_BACK = "welcome_back", _("再応募のお礼")
     VERIFICATION = "verification", _("登録確認")
+    # To the company's admins (e.g. mail that failed): its subject and text are fixed when it is planned.
+    ALERT = "alert", _("管理者への通知")
 
 
 class MessageStatus(models.TextChoices):

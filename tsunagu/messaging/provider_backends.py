@@ -102,7 +102,8 @@ def provider_message(message: EmailMessage) -> EmailMessage:
         raise AnymailInvalidAddress(str(exc)) from exc
     mail = ProviderEmail(notice=message, subject=message.subject, body=message.body, from_email=sender,
                          to=recipients, reply_to=list(message.reply_to), headers=headers)
-    mail.attach_alternative(message.html, "text/html")
+    if message.html:  # an alert is plain text alone
+        mail.attach_alternative(message.html, "text/html")
     metadata = getattr(message, "metadata", None)
     if metadata:
         mail.metadata = {key: str(value) for key, value in metadata.items()}

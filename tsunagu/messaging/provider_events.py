@@ -1,11 +1,12 @@
 """What e-mail providers report about our mail: delivered, bounced, complained, opened, clicked, unsubscribed.
 
 The providers post their events to anymail's webhook views (mounted under /mail/events/, see
-provider_webhooks), which check each provider's signature or our basic-auth secret and send one normalised
-`anymail.signals.tracking` signal per event. `record_provider_event` receives it:
+views/provider_webhooks.py), which check each provider's signature or our basic-auth secret and send one
+normalised `anymail.signals.tracking` signal per event. `record_provider_event` (actions/provider_events.py)
+receives it:
 
 - it finds our Message by the metadata we sent with the mail ({"tsunagu_message": pk}), or by our
-  Message-ID (which names the row: see actions.build_email); an event about mail we did not send, or whose
+  Message-ID (which names the row: see compose.build_email); an event about mail we did not send, or whose
   recipient is not the message's, is logged and ignored, and the provider is answered 200 so it stops
   retrying;
 - it records one MessageEvent, de-duplicated by (source, the provider's event id): a retried or repeated
@@ -15,28 +16,26 @@ provider_webhooks), which check each provider's signature or our basic-auth secr
 
 Opens are recorded as reported; reports treat them as unreliable (image proxies and privacy features open
 mail nobody read).
+
+This module reads an event (which message, which kind, whether it suppresses the address); recording it is
+in actions/provider_events.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 
 from anymail.signals import EventType, RejectReason
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from tsunagu.messaging.models import EventKind, Message, MessageEvent, SuppressionReason
+from tsunagu.messaging.models import EventKind, Message, SuppressionReason
 from tsunagu.messaging.provider_backends import METADATA_KEY
-from tsunagu.messaging.suppression import suppress
-from tsunagu.talent.normalize import email_key
-
-logger = logging.getLogger(__name__)
 
 # anymail's esp_name -> our MessageEvent.source
 SOURCES = {"SendGrid": "sendgrid", "Amazon SES": "amazon_ses", "Postmark": "postmark", "Mailgun": "mailgun"}
+# The providers whose event webhooks are mounted (/mail/events/<provider>/tracking/, see urls.py).
+WEBHOOK_PROVIDERS = ("sendgrid", "amazon_ses", "postmark", "mailgun")
 
 KINDS = {
     EventType.DELIVERED: EventKind.DELIVERED,
@@ -57,52 +56,12 @@ REJECTION_SUPPRESSES = {
     RejectReason.UNSUBSCRIBED: SuppressionReason.UNSUBSCRIBED,
     RejectReason.SPAM: SuppressionReason.COMPLAINT,
 }
-# Our Message-IDs name the row: <random hex.tsunagu.<pk>@domain> (see actions.build_email).
+# Our Message-IDs name the row: <random hex.tsunagu.<pk>@domain> (see compose.build_email).
 MESSAGE_ID_PK = re.compile(r"\.tsunagu\.(\d+)@")
 
 
-def record_provider_event(sender, event, esp_name, **kwargs) -> MessageEvent | None:
-    """The receiver of anymail's tracking signal (connected in MessagingConfig.ready)."""
-    kind = KINDS.get(event.event_type)
-    source = SOURCES.get(esp_name) or re.sub(r"[^a-z0-9]+", "_", str(esp_name).lower())[:30]
-    if kind is None:  # queued, sent, subscribed, autoresponded, unknown: nothing we keep
-        return None
-    message = find_message(event)
-    if message is None:
-        logger.warning("%s %s event %s for no message of ours (metadata %s, message id %s): ignored", source,
-                       event.event_type, event.event_id, _metadata_value(event), event.message_id)
-        return None
-    if event.recipient and email_key(event.recipient) != email_key(message.to_email):
-        logger.warning("%s %s event %s names message %s but recipient %s, not its own: ignored", source,
-                       event.event_type, event.event_id, message.pk, event.recipient)
-        return None
-    reason = suppression_reason(event, source)
-    record = MessageEvent(
-        company_id=message.company_id,
-        message=message,
-        kind=kind,
-        occurred_at=event.timestamp or timezone.now(),
-        source=source,
-        source_event_id=(event.event_id or content_event_id(event))[:200],
-        url=(event.click_url or "")[:2000],
-        user_agent=(event.user_agent or "")[:500],
-        detail=_detail(event)[:500],
-    )
-    try:
-        with transaction.atomic():
-            record.save()
-            if reason:
-                suppress(message.company, message.to_email, reason, message=message,
-                         detail=f"{source}: {_detail(event)}")
-    except IntegrityError:
-        logger.info("%s event %s about message %s was recorded before: ignored", source, record.source_event_id,
-                    message.pk)
-        return None
-    return record
-
-
 def find_message(event) -> Message | None:
-    pk = _metadata_value(event)
+    pk = metadata_value(event)
     if pk is not None:
         return Message.objects.select_related("company").filter(pk=pk).first()
     for message_id in _message_ids(event):
@@ -164,7 +123,8 @@ def content_event_id(event) -> str:
     return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def _metadata_value(event) -> int | None:
+def metadata_value(event) -> int | None:
+    """Our message id, from the metadata sent with the mail (None when absent or not a number)."""
     value = (event.metadata or {}).get(METADATA_KEY)
     try:
         return int(value) if value is not None else None
@@ -189,7 +149,8 @@ def _raw(event) -> dict:
     return event.esp_event if isinstance(event.esp_event, dict) else {}
 
 
-def _detail(event) -> str:
+def event_detail(event) -> str:
+    """The provider's description and the receiving server's answer, as one line."""
     parts = [part for part in (event.description, event.mta_response) if part]
     return " / ".join(str(part).strip() for part in parts)
 

@@ -1,10 +1,20 @@
+"""Reads used by more than one caller: a rejection's notice, the outbox, the suppression list, who must not
+be sent a rejection, and what happened to a message (its timeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
 
-from tsunagu.messaging.models import Message, MessageKind, MessageStatus
-from tsunagu.talent.normalize import kana_key, name_key
+from tsunagu.companies.models import Company
+from tsunagu.messaging.models import Message, MessageEvent, MessageKind, MessageStatus, Suppression
+from tsunagu.messaging.tracking.rules import reason_label
+from tsunagu.talent.models import Application
+from tsunagu.talent.normalize import email_key, kana_key, name_key
+from tsunagu.talent.stages import Stage
 
 
 def rejection_notice(application) -> Message | None:
@@ -27,7 +37,32 @@ def outbox_messages(company, *, status: str = "", kind: str = "", query: str = "
     return rows
 
 
-# --- tracking --------------------------------------------------------------------------------------
+def candidates_hired_or_holding_offers(candidate_ids) -> set[int]:
+    """Nobody is sent a rejection while hired, or holding an offer, in the same company."""
+    if not candidate_ids:
+        return set()
+    return set(
+        Application.objects.filter(candidate_id__in=set(candidate_ids))
+        .filter(Q(status="hired") | Q(status="active", stage=Stage.OFFER))
+        .values_list("candidate_id", flat=True)
+    )
+
+
+# --- the suppression list --------------------------------------------------------------------------
+
+def suppression_for(company: Company, email: str) -> Suppression | None:
+    """The company's suppression of this address, if it is on the list."""
+    return Suppression.objects.filter(company=company, email_key=email_key(email)).first()
+
+
+def suppressed_keys(company_id: int, emails: list[str]) -> set[str]:
+    """Of these addresses, the keys of those on the company's list (one query for a delivery batch)."""
+    keys = {email_key(email) for email in emails}
+    return set(Suppression.objects.filter(company_id=company_id, email_key__in=keys)
+               .values_list("email_key", flat=True))
+
+
+# --- a message's timeline --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -44,32 +79,24 @@ class TimelineEvent:
     detail: str = ""
 
 
+# More of a message's timeline, from apps above messaging: they record events about a message (e.g. relay's
+# referral link records its own clicks) in tables messaging cannot import. Each app appends its function
+# (message -> list[TimelineEvent]) here from its AppConfig.ready().
+TIMELINE_SOURCES: list[Callable[[Message], list[TimelineEvent]]] = []
+
+
 def message_timeline(message: Message) -> list[TimelineEvent]:
     """Everything that happened to one sent message, oldest first: its MessageEvents (opens, clicks,
-    provider events) and the referral link's clicks, each with its machine flag and the reason."""
-    from django.conf import settings
-
-    from tsunagu.messaging import tracking
-    from tsunagu.messaging.models import EventKind, MessageEvent
-    from tsunagu.relay.models import Click
-
+    provider events) and what TIMELINE_SOURCES add (the referral link's clicks), each with its machine flag
+    and the reason."""
     events = [
         TimelineEvent(occurred_at=event.occurred_at, kind=event.kind, kind_label=event.get_kind_display(),
                       source=event.source, url=event.url, user_agent=event.user_agent, machine=event.machine,
-                      machine_reason=event.machine_reason, reason_label=tracking.reason_label(event.machine_reason),
+                      machine_reason=event.machine_reason, reason_label=reason_label(event.machine_reason),
                       detail=event.detail)
         for event in MessageEvent.objects.filter(company_id=message.company_id, message=message)
     ]
-    # The referral link records its own Click (no flags stored): classify it with the same rules.
-    landing = settings.BASE_URL + tracking.referral_path(message.pk)
-    for click in Click.objects.filter(company_id=message.company_id, message=message).order_by("created_at", "pk"):
-        since = (click.created_at - message.sent_at).total_seconds() if message.sent_at else None
-        reason = tracking.machine_reason(EventKind.CLICKED, method="GET", user_agent=click.user_agent,
-                                         seconds_since_sent=since)
-        events.append(TimelineEvent(
-            occurred_at=click.created_at, kind=EventKind.CLICKED, kind_label=EventKind.CLICKED.label,
-            source="relay", url=landing, user_agent=click.user_agent, machine=bool(reason), machine_reason=reason,
-            reason_label=tracking.reason_label(reason),
-        ))
+    for source in TIMELINE_SOURCES:
+        events.extend(source(message))
     events.sort(key=lambda event: event.occurred_at)
     return events

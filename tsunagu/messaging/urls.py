@@ -8,10 +8,10 @@ a web process of an installation that does not use SES should not load.
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from tsunagu.messaging import template_views as templates
-from tsunagu.messaging import tracking, views
+from tsunagu.messaging.provider_events import WEBHOOK_PROVIDERS
+from tsunagu.messaging.views import follow_ups, outbox, suppressions, templates, tracking, unsubscribe
 
-# provider -> the view in provider_webhooks
+# provider -> the view in views/provider_webhooks.py
 PROVIDERS = {
     "sendgrid": "SendGridEventsView",
     "amazon_ses": "AmazonSESEventsView",
@@ -27,7 +27,7 @@ def _lazy(view_name: str):
     def dispatch(request, *args, **kwargs):
         nonlocal view
         if view is None:
-            from tsunagu.messaging import provider_webhooks
+            from tsunagu.messaging.views import provider_webhooks
 
             view = getattr(provider_webhooks, view_name).as_view()
         return view(request, *args, **kwargs)
@@ -36,17 +36,17 @@ def _lazy(view_name: str):
 
 
 _unsubscribe_patterns = [
-    path("<str:token>", views.unsubscribe, name="confirm"),
-    path("<str:token>/preferences", views.unsubscribe_preferences, name="preferences"),
+    path("<str:token>", unsubscribe.unsubscribe, name="confirm"),
+    path("<str:token>/preferences", unsubscribe.unsubscribe_preferences, name="preferences"),
 ]
 
 _provider_patterns = [
-    path(f"{provider}/tracking/", _lazy(view_name), name=f"mail_events_{provider}")
-    for provider, view_name in PROVIDERS.items()
+    path(f"{provider}/tracking/", _lazy(PROVIDERS[provider]), name=f"mail_events_{provider}")
+    for provider in WEBHOOK_PROVIDERS
 ]
 
 urlpatterns = [
-    # Tracked links and the open pixel in mail: answered from the signed token alone (messaging/tracking.py),
+    # Tracked links and the open pixel in mail: answered from the signed token alone (views/tracking.py),
     # also before Django's middleware (tracking.fast_path in tsunagu/wsgi.py).
     path("t/c/<str:token>", tracking.click, name="track_click"),
     path("t/o/<str:token>.gif", tracking.pixel, name="track_open"),
@@ -59,22 +59,22 @@ urlpatterns = [
 # Mounted under /console/ in the `console` namespace (tsunagu/urls.py), after every other app's pages:
 # `templates/<str:kind>/` would otherwise take the fixed paths other apps have under templates/.
 console_patterns = [
-    path("outbox/", views.outbox, name="outbox"),
-    path("outbox/<int:message_id>/", views.message_detail, name="message"),
-    path("outbox/<int:message_id>/cancel/", views.message_cancel, name="message_cancel"),
-    path("outbox/<int:message_id>/send-now/", views.message_send_now, name="message_send_now"),
-    path("outbox/cancel/", views.messages_cancel, name="messages_cancel"),
-    path("suppressions/", views.suppressions, name="suppressions"),
-    path("suppressions/add/", views.suppression_add, name="suppression_add"),
-    path("suppressions/<int:suppression_id>/lift/", views.suppression_lift, name="suppression_lift"),
+    path("outbox/", outbox.outbox, name="outbox"),
+    path("outbox/<int:message_id>/", outbox.message_detail, name="message"),
+    path("outbox/<int:message_id>/cancel/", outbox.message_cancel, name="message_cancel"),
+    path("outbox/<int:message_id>/send-now/", outbox.message_send_now, name="message_send_now"),
+    path("outbox/cancel/", outbox.messages_cancel, name="messages_cancel"),
+    path("suppressions/", suppressions.suppressions, name="suppressions"),
+    path("suppressions/add/", suppressions.suppression_add, name="suppression_add"),
+    path("suppressions/<int:suppression_id>/lift/", suppressions.suppression_lift, name="suppression_lift"),
     path("templates/", templates.templates, name="templates"),
     path("templates/new/", templates.template_new, name="template_new"),
     path("templates/coverage/", templates.template_coverage, name="template_coverage"),
-    path("templates/ab/", templates.template_variants, name="template_variants"),
-    path("templates/follow-ups/", templates.follow_ups, name="follow_ups"),
-    path("templates/follow-ups/add/", templates.follow_up_add, name="follow_up_add"),
-    path("templates/follow-ups/<int:step_id>/", templates.follow_up_update, name="follow_up_update"),
-    path("templates/follow-ups/<int:step_id>/delete/", templates.follow_up_delete, name="follow_up_delete"),
+    # (templates/ab/, the A/B numbers, is analytics' page: its patterns come before these.)
+    path("templates/follow-ups/", follow_ups.follow_ups, name="follow_ups"),
+    path("templates/follow-ups/add/", follow_ups.follow_up_add, name="follow_up_add"),
+    path("templates/follow-ups/<int:step_id>/", follow_ups.follow_up_update, name="follow_up_update"),
+    path("templates/follow-ups/<int:step_id>/delete/", follow_ups.follow_up_delete, name="follow_up_delete"),
     path("templates/<str:kind>/", templates.template_edit, name="template_edit"),
     path("templates/<str:kind>/preview/", templates.template_preview, name="template_preview"),
     path("templates/<str:kind>/variants/add/", templates.template_variant_add, name="template_variant_add"),

@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
 from tsunagu.lib import tokens
-from tsunagu.messaging import actions as messaging
+from tsunagu.messaging.actions.notices import plan_verification_mail
+from tsunagu.messaging.compose import VERIFICATION_DAYS
 from tsunagu.messaging.models import Message, MessageKind
 from tsunagu.relay.consent import CONSENT_VERSION
 from tsunagu.relay.models import Click, LedgerEntry, LedgerKind, Registration, RegistrationRequest
+from tsunagu.relay.selectors import ledger_summary
 from tsunagu.talent.normalize import clean_text
 
 # A referral link can start at most this many registrations a day (stops a link being used to mail-bomb).
@@ -83,7 +85,7 @@ def request_registration(message: Message, form: RegistrationForm) -> Registrati
         consent_version=CONSENT_VERSION,
         consented_at=timezone.now(),
     )
-    messaging.plan_verification_mail(
+    plan_verification_mail(
         message.company,
         key=f"{MessageKind.VERIFICATION}:{request.pk}",
         to_email=email,
@@ -103,7 +105,7 @@ class ExpiredVerification(Exception):
 
 def request_for_verification(token: str) -> RegistrationRequest:
     try:
-        request_id = tokens.request_id_from_verify(token, max_age_days=messaging.VERIFICATION_DAYS)
+        request_id = tokens.request_id_from_verify(token, max_age_days=VERIFICATION_DAYS)
     except tokens.ExpiredToken as exc:
         raise ExpiredVerification from exc
     request = (
@@ -168,8 +170,6 @@ def _credit(company: Company, registration: Registration) -> None:
 @transaction.atomic
 def redeem_slot(company: Company, *, user=None, note: str = "") -> LedgerEntry:
     """The relay operator records that a free referral slot was used."""
-    from tsunagu.relay.selectors import ledger_summary
-
     company = Company.objects.select_for_update().get(pk=company.pk)
     if ledger_summary(company).slots_available < 1:
         raise ValidationError(_("利用できる無料紹介枠がありません。"))

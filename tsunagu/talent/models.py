@@ -85,7 +85,7 @@ class Application(models.Model):
         verbose_name = _("応募")
         verbose_name_plural = _("応募")
         constraints = [models.UniqueConstraint(fields=["company", "external_id"], name="application_unique_external_id")]
-        # Also serves the follow-up planner's "rejected between these dates" (messaging.followups).
+        # Also serves the follow-up planner's "rejected between these dates" (messaging.actions.followups).
         indexes = [models.Index(fields=["company", "status", "rejected_at"])]
 
     def __str__(self):

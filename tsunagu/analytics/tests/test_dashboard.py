@@ -10,8 +10,9 @@ from tsunagu.analytics.selectors import loop_counts
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
 from tsunagu.lib import tokens
-from tsunagu.messaging import tracking
+from tsunagu.messaging.actions import tracking_events
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.messaging.tracking import tokens as tracking_tokens
 from tsunagu.relay import actions as relay
 from tsunagu.relay.models import Click
 from tsunagu.testing import ApiClient, application_body
@@ -31,14 +32,14 @@ def sent_notice(api, external_id, email_address) -> Message:
 
 
 def click(client, message, agent=BROWSER, method="get"):
-    token = tracking.click_token("https://careers.example.jp/", message_id=message.pk,
-                                 company_id=message.company_id, sent_at=message.sent_at)
+    token = tracking_tokens.click_token("https://careers.example.jp/", message_id=message.pk,
+                                        company_id=message.company_id, sent_at=message.sent_at)
     response = getattr(client, method)(f"/t/c/{token}", headers={"User-Agent": agent})
     assert response.status_code == 302
 
 
 def open_mail(client, message, agent=BROWSER):
-    token = tracking.open_token(message_id=message.pk, company_id=message.company_id, sent_at=message.sent_at)
+    token = tracking_tokens.open_token(message_id=message.pk, company_id=message.company_id, sent_at=message.sent_at)
     assert client.get(f"/t/o/{token}.gif", headers={"User-Agent": agent}).status_code == 200
 
 
@@ -79,7 +80,7 @@ def build_activity(make_company, client):
     referral_click(client, elsewhere)
     open_mail(client, elsewhere)
     register(elsewhere)
-    tracking.flush()
+    tracking_events.flush()
     return company, other
 
 

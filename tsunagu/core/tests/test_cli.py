@@ -6,6 +6,8 @@ import pytest
 
 from tsunagu.testing import base_env, run_cli
 
+pytestmark = pytest.mark.slow  # each test runs the real command line in a subprocess
+
 
 @pytest.fixture
 def env(tmp_path):

@@ -9,7 +9,7 @@ import requests
 
 from tsunagu.testing import Server, running_tsunagu, text_part
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def csrf_token(html: str) -> str:

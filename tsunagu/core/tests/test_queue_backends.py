@@ -1,5 +1,6 @@
 """The queue is replaceable: the loop works with Huey on Redis and on PostgreSQL (TSUNAGU_QUEUE_URL)."""
 
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -8,9 +9,10 @@ import requests
 from tsunagu.core.testrun import PG_URL, postgres_available
 from tsunagu.testing import running_tsunagu, scratch_postgres
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# One Redis database per half of `make test` (SQLite and PostgreSQL run at the same time): each flushes its own.
+REDIS_URL = f"redis://127.0.0.1:6379/{14 if 'TSUNAGU_DATABASE_URL' in os.environ else 13}"
 
 
 def redis_available() -> bool:

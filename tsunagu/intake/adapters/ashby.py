@@ -22,6 +22,8 @@ STATUSES = {"Archived": "rejected", "Hired": "hired", "Active": "active", "Lead"
 
 class Ashby(Adapter):
     kind = "ashby"
+    label = "Ashby"
+    position = 30
     sends_own_rejection_mail = True
 
     def verify(self, connection, headers, body):

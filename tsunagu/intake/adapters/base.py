@@ -1,16 +1,28 @@
-"""What every ATS adapter provides, and helpers they share."""
+"""What every ATS adapter provides, and helpers they share.
+
+An adapter is everything Tsunagu knows about one ATS: whether it pushes its changes (webhooks) or Tsunagu
+pulls them (polling), its label, the credentials it needs and how they are checked, its default stage
+mapping, and how a vendor's request or record becomes normalised application events. Adapters read (the
+connection they are handed, talent's tables) but never write: the intake actions store what they hand back.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from tsunagu.intake.events import IncomingApplicationEvent
+
+# Shared webhook secrets shorter than this are refused: they could be guessed.
+MIN_SECRET_LENGTH = 8
 
 
 @dataclass
@@ -31,10 +43,40 @@ class Outcome:
     ignored: str = ""
 
 
+class BadPayload(ValueError):
+    """A verified body the adapter cannot accept: answered 400 with this reason, nothing stored."""
+
+
+class VendorUnavailable(Exception):
+    """The vendor's API cannot be read just now (e.g. Lever's): the delivery is processed again later."""
+
+
 class Adapter:
+    """An ATS that pushes its changes to Tsunagu's webhook endpoint, signed with a shared secret."""
+
     kind: str = ""
+    # The ATS's name in the console and the command line.
+    label: str = ""
+    # Where the ATS comes in the console's list and the command line's choices (then by kind).
+    position: int = 100
+    # False: the ATS posts webhooks; True: Tsunagu polls its API (see PolledAdapter).
+    pulled: bool = False
+    # Whether the connection keeps a shared signing secret (how webhooks are verified).
+    uses_secret: bool = True
+    # The `tsunagu ats add --secret/--api-key` help this ATS adds, e.g. "Lever: the webhook's signature token".
+    secret_help: str = ""
+    api_key_help: str = ""
+    # The vendor's public API, used when the connection names no other base URL.
+    default_api_url: str = ""
+    # Stage names of the ATS -> Tsunagu's stages (talent.stages.Stage) that a new connection starts with.
+    default_stage_mapping: dict[str, int] = {}
     # Shown on the connection page when the ATS can send its own rejection mail.
     sends_own_rejection_mail: bool = False
+
+    def check_credentials(self, *, secret: str, api_key: str) -> None:
+        """Refuse credentials the connection cannot work with: ValidationError keyed by the form's field."""
+        if self.uses_secret and len(secret) < MIN_SECRET_LENGTH:
+            raise ValidationError({"secret": _("署名シークレットは8文字以上にしてください。")})
 
     def verify(self, connection, headers, body: bytes) -> bool:
         raise NotImplementedError
@@ -43,13 +85,86 @@ class Adapter:
         raise NotImplementedError
 
     def events(self, connection, payload: dict) -> Outcome:
-        """Runs in the worker: may call the vendor's API."""
+        """Runs in the worker: may call the vendor's API (raising VendorUnavailable when it is down)."""
         raise NotImplementedError
 
     def sample(self, connection) -> tuple[dict, bytes, dict]:
         """A harmless, correctly signed test delivery: (headers, body, payload) for "send a test event"."""
         raise NotImplementedError
 
+
+# --- polling ------------------------------------------------------------------------------------------
+
+class PollError(Exception):
+    """A polling round could not read the vendor's API; the message is what HR sees on the connection."""
+
+
+class RateLimited(PollError):
+    """The vendor asked Tsunagu to come back after `retry_after` seconds (HTTP 429): no round before then."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass
+class Change:
+    """A change a polling round found: stored as a queued delivery, processed like a webhook's."""
+
+    event_id: str
+    action: str
+    application_id: str
+    payload: dict
+
+
+@dataclass
+class PolledPage:
+    """One page of a round: its changes not stored yet, and the cursor to keep once they are."""
+
+    changes: list[Change]
+    cursor: str
+    # The last page of a whole sweep over the vendor's records.
+    swept: bool = False
+
+
+class PollRound:
+    """One round against one connection, made by PolledAdapter.start_round."""
+
+    # HTTP requests made so far.
+    requests: int = 0
+
+    def pages(self) -> Iterator[PolledPage]:
+        """Read page after page within the round's budget; raises PollError (or RateLimited) when the vendor
+        refuses. What a page found is stored before the next page is read."""
+        raise NotImplementedError
+
+
+# Given event ids, answers those the connection's delivery log already holds.
+StoredEventIds = Callable[[list[str]], set[str]]
+
+
+class PolledAdapter(Adapter):
+    """An ATS without webhooks: Tsunagu polls its API (the loop, lease and writes: intake.actions.polling)."""
+
+    pulled = True
+    uses_secret = False
+    # The console's refusal of "poll now" while the vendor asked us to wait, with %(time)s.
+    paused_message: str = ""
+
+    def verify(self, connection, headers, body) -> bool:
+        return False  # nothing posted to a polled connection is believed
+
+    def parse(self, connection, headers, payload, body):
+        raise NotImplementedError(f"{self.label} is polled, not pushed")
+
+    def sample(self, connection):
+        raise NotImplementedError(f"{self.label} is polled, not pushed")
+
+    def start_round(self, connection, *, already_stored: StoredEventIds) -> PollRound:
+        raise NotImplementedError
+
+
+# --- helpers ------------------------------------------------------------------------------------------
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
@@ -61,7 +176,7 @@ def signatures_match(expected: str, presented: str | None) -> bool:
 
 def sha256_header_matches(header: str | None, separator: str, secret: str, message: bytes) -> bool:
     """A `sha256<separator><hex>` header (Greenhouse uses a space, Ashby and ours "=") over message."""
-    scheme, _, signature = (header or "").partition(separator)
+    scheme, _separator, signature = (header or "").partition(separator)
     return scheme == "sha256" and signatures_match(hmac_sha256_hex(secret, message), signature)
 
 

@@ -12,25 +12,26 @@ import json
 import time
 import uuid
 
+from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
 
 from tsunagu.intake.adapters.base import (
     Adapter,
+    BadPayload,
     Outcome,
     Parsed,
     hmac_sha256_hex,
     sha256_header_matches,
 )
+from tsunagu.intake.schemas import ApplicationIn
 
 MAX_SKEW_SECONDS = 300
 
 
-class BadPayload(ValueError):
-    pass
-
-
 class Generic(Adapter):
     kind = "generic"
+    label = gettext_lazy("汎用(自社システム)")
+    position = 50
 
     def verify(self, connection, headers, body):
         stamp = headers.get("X-Tsunagu-Timestamp") or ""
@@ -40,8 +41,6 @@ class Generic(Adapter):
                                      stamp.encode() + b"." + body)
 
     def parse(self, connection, headers, payload, body):
-        from tsunagu.intake.api import ApplicationIn
-
         if payload.get("type") == "ping":
             return Parsed(event_id="", action="ping", relevant=False)
         event_id = payload.get("event_id")
@@ -56,8 +55,6 @@ class Generic(Adapter):
                       application_id=application.external_id)
 
     def events(self, connection, payload):
-        from tsunagu.intake.api import ApplicationIn
-
         application = ApplicationIn.model_validate(payload["application"])
         # The delivery's event_id (set by the webhook layer) identifies the change, not the body's own.
         return Outcome(events=[application.to_event(connection.company, source=self.kind)])

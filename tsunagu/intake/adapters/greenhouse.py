@@ -28,6 +28,8 @@ STATUS_BY_ACTION = {"reject_candidate": "rejected", "unreject_candidate": "activ
 
 class Greenhouse(Adapter):
     kind = "greenhouse"
+    label = "Greenhouse"
+    position = 10
     sends_own_rejection_mail = True
 
     def verify(self, connection, headers, body):

@@ -1,29 +1,21 @@
-"""HERP Hire: no webhooks, so Tsunagu polls its public API (see intake/polling.py for the rounds).
+"""HERP Hire: no webhooks, so Tsunagu polls its public API (read by herp_api.py). This module is the
+vendor's part of a polling round; the loop around it (lease, stored deliveries, cursor, errors and back-off)
+is intake.actions.polling, the same for every polled ATS.
 
-What this module knows about HERP Hire, in one place so it is easy to correct:
+A round, for one connection: page through the candidacies within the round's request budget, and hand
+back each page's relevant changes (each becomes a delivery: the same log and the same worker processing as
+a webhook) with the cursor to keep. The cursor is a resumable sweep: the page to read next, when the sweep
+started, and `since`, the time from which changes are considered new.
 
-- API: `GET {base}/v1/candidacies` with `Authorization: Bearer <API key>`; base
-  `https://public-api.herp.cloud/hire` (the API document lives at `/hire/public/doc`; the connection's
-  `api_base_url` replaces the base, e.g. for tests). The key is issued by an admin in HERP Hire's menu
-  (右上のメニュー → APIキー) on a paid plan.
-- Limits: 100 requests per minute per tenant; every answer carries `x-remaining-request` (requests left
-  in the window) and `x-reset-at` (when the window resets). 429 means over the limit.
-- Paging: `page=1,2,…`, a fixed 100 candidacies per page (a `limit` parameter is ignored), the answer is
-  `{"candidacies": [...], "hasNextPage": bool}`; `sort=appliedAt|stepUpdatedAt` and `direction=asc|desc`.
-  There is no filter on the end of a selection (選考終了日時) or on `updatedAt`, so a poll sweeps every
-  page (oldest application first, so new applications land on the last page and do not shift the others).
-- A candidacy (list form): `id` (UUID), `name`, `email`, `telephoneNumber`, `status`
-  (`active` | `terminated`; `hired` is accepted too), `requisitionId` (職種ID), `step` (選考ステップ:
-  `entry`, `casualInterview`, `resumeScreening`, `firstInterview`, `secondInterview`, `thirdInterview`,
-  `finalInterview`, `offered`, `offerAccepted`), `stepUpdatedAt`, `appliedAt`, `updatedAt`,
-  `terminationReason` (選考終了理由: `rejected`, `refusedByCandidate`, `notEligible`, …) and
-  `terminatedAt` (選考終了日時, minute precision), `channel.type` (`agent`, `jobmiru`, `media`, `manual`,
-  `careerPage`). No kana field is known; `nameKana` is read if present. Many candidacies have no e-mail.
-- Job titles: `GET {base}/v1/requisitions` → `{"requisitions": [{"id", "name" or "title"}], "hasNextPage"?}`.
-
-These facts come from HERP's public API document (its introduction: key, limits, headers, status codes),
-HERP's help article listing the fields of GET /v1/candidacies, and recorded real answers in public client
-code. The requisitions answer shape and the full list of end reasons are assumptions.
+What counts as a change on a page:
+- a selection that ended (選考終了) at or after the connection was made, and was updated since `since`:
+  one delivery per end, with the event id `herp:<candidacy id>:<選考終了日時>:<選考終了理由>`;
+- a candidacy Tsunagu knows whose state now differs from Tsunagu's (active again, or hired): one
+  delivery, `herp:<id>:<state>:<updatedAt>` — this is what cancels a pending notice.
+A change seen twice has the same event id: the delivery's unique key and the application event's
+de-duplication make the repeat a no-op, so windows may overlap freely. `since` trails by a whole sweep
+plus OVERLAP: a candidacy that a page shift hid from one sweep (or that HERP stamped a little early) is
+still seen by the next, and ends that share one timestamp are all seen because the test is `>=`.
 
 How a candidacy becomes an application event (`outcome`): ended with reason `rejected` → rejected (a
 notice); ended for any other reason (辞退 `refusedByCandidate`, 対象外 `notEligible`, unknown) →
@@ -35,44 +27,41 @@ notice, and so is one whose job title cannot be found.
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from tsunagu.intake.adapters.base import Adapter, Outcome
+from tsunagu.intake.adapters import herp_api
+from tsunagu.intake.adapters.base import (
+    Change,
+    Outcome,
+    PolledAdapter,
+    PolledPage,
+    PollError,
+    PollRound,
+    RateLimited,
+    StoredEventIds,
+)
+from tsunagu.intake.adapters.herp_api import JOB_TITLE_KEY, Candidacy, HerpClient
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.talent.data import CandidateData, JobData
+from tsunagu.talent.models import Application, Job
 from tsunagu.talent.stages import Stage
 
-DEFAULT_API = "https://public-api.herp.cloud/hire"
-CANDIDACIES_PATH = "/v1/candidacies"
-REQUISITIONS_PATH = "/v1/requisitions"
-# Oldest application first: a new application is added on the last page and moves nothing already swept.
-CANDIDACY_ORDER = {"sort": "appliedAt", "direction": "asc"}
-# Seconds per HTTP request; polling runs in the scheduler thread, which must not hang on a slow vendor.
-TIMEOUT = 10
+# A round's share of the tenant's 100 requests a minute, and its time.
+REQUESTS_PER_ROUND = 20
+ROUND_SECONDS = 15
+# Stop early when HERP says fewer requests than this are left in its window (x-remaining-request).
+RESERVE_REQUESTS = 20
+# How far back of a sweep's start changes are looked at again (clock skew, minute-precision end times).
+OVERLAP = timedelta(minutes=5)
 
-# The 選考ステップ codes, named as HR says them; the name is the application's stage as mail shows it.
-STEP_NAMES = {
-    "entry": "応募",
-    "casualInterview": "カジュアル面談",
-    "resumeScreening": "書類選考",
-    "firstInterview": "一次面接",
-    "secondInterview": "二次面接",
-    "thirdInterview": "三次面接",
-    "finalInterview": "最終面接",
-    "offer": "内定",
-    "offered": "内定",
-    "offerAccepted": "内定承諾",
-    "hired": "内定承諾",
-}
 # A new HERP connection starts with every step mapped explicitly (editable on the connection page).
 DEFAULT_STAGE_MAPPING = {
     "応募": Stage.APPLIED.value,
@@ -85,259 +74,194 @@ DEFAULT_STAGE_MAPPING = {
     "内定": Stage.OFFER.value,
     "内定承諾": Stage.OFFER.value,
 }
-HIRED_STEPS = {"offerAccepted", "hired"}
-# 選考終了理由: only this one is the company's rejection; every other end is not ours to announce.
-REJECTED_REASON = "rejected"
-# How the other end reasons are recorded (the application's rejection_reason column, seen by HR only).
-REASON_NAMES = {"refusedByCandidate": "辞退", "notEligible": "対象外", "rejected": ""}
-# Channels through a recruitment agency: the agent tells the candidate, so Tsunagu does not.
-AGENT_CHANNELS = {"agent", "jobmiru"}
-# Kept from a candidacy in the stored delivery: what the event needs, not the notes and careers HERP holds.
-KEPT_FIELDS = ("id", "name", "nameKana", "email", "telephoneNumber", "status", "requisitionId", "step",
-               "stepUpdatedAt", "appliedAt", "updatedAt", "terminationReason", "terminatedAt")
-# Added to the stored payload by the poller: the requisition's title, looked up once.
-JOB_TITLE_KEY = "tsunaguJobTitle"
 # The job of a candidacy whose requisition title is unknown (recorded without a notice).
 FALLBACK_JOB_TITLE = "HERP Hire"
 
 
-@dataclass(frozen=True)
-class Candidacy:
-    """One HERP candidacy as Tsunagu reads it (the only place that touches HERP's field names)."""
+@dataclass
+class Cursor:
+    since: datetime
+    page: int = 1
+    sweep: datetime | None = None      # when the sweep in progress started
+    previous: datetime | None = None   # when the last complete sweep started
 
-    raw: dict
-
-    def _text(self, key: str) -> str:
-        value = self.raw.get(key)
-        return str(value).strip() if value is not None else ""
-
-    @property
-    def id(self) -> str:
-        return self._text("id")
-
-    @property
-    def name(self) -> str:
-        return self._text("name")
-
-    @property
-    def name_kana(self) -> str:
-        return self._text("nameKana")
-
-    @property
-    def email(self) -> str:
-        return self._text("email")
-
-    @property
-    def phone(self) -> str:
-        return self._text("telephoneNumber")
-
-    @property
-    def requisition_id(self) -> str:
-        return self._text("requisitionId")
-
-    @property
-    def step(self) -> str:
-        return self._text("step")
-
-    @property
-    def stage_name(self) -> str:
-        return STEP_NAMES.get(self.step, self.step)
-
-    @property
-    def termination_reason(self) -> str:
-        return self._text("terminationReason")
-
-    @property
-    def reason_name(self) -> str:
-        return REASON_NAMES.get(self.termination_reason, self.termination_reason)
-
-    @property
-    def channel_type(self) -> str:
-        channel = self.raw.get("channel")
-        return str(channel.get("type") or "") if isinstance(channel, dict) else ""
-
-    @property
-    def via_agent(self) -> bool:
-        return self.channel_type in AGENT_CHANNELS
-
-    @property
-    def ended(self) -> bool:
-        return self._text("status") == "terminated" or bool(self._text("terminatedAt"))
-
-    @property
-    def outcome(self) -> str:
-        """Tsunagu's status for this candidacy: active, rejected, withdrawn or hired."""
-        if self._text("status") == "hired":
-            return "hired"
-        if self.ended:
-            return "rejected" if self.termination_reason == REJECTED_REASON else "withdrawn"
-        if self.step in HIRED_STEPS:
-            return "hired"
-        return "active"
-
-    @property
-    def ended_stamp(self) -> str:
-        """選考終了日時 as HERP wrote it: part of the end's event id (a new end is a new event)."""
-        return self._text("terminatedAt") or self._text("updatedAt")
-
-    @property
-    def ended_at(self) -> datetime | None:
-        return parse_time(self._text("terminatedAt")) or self.changed_at
-
-    @property
-    def changed_stamp(self) -> str:
-        return self._text("updatedAt") or self._text("terminatedAt") or self._text("stepUpdatedAt")
-
-    @property
-    def changed_at(self) -> datetime | None:
-        """When HERP last changed the candidacy (an end updates `updatedAt`, not `stepUpdatedAt`)."""
-        if self._text("updatedAt"):
-            return parse_time(self._text("updatedAt"))
-        stamps = [parse_time(self._text(key)) for key in ("terminatedAt", "stepUpdatedAt", "appliedAt")]
-        stamps = [stamp for stamp in stamps if stamp is not None]
-        return max(stamps) if stamps else None
-
-    def stored(self, job_title: str) -> dict:
-        """The payload kept in the delivery log: the fields used, plus the looked-up job title."""
-        kept = {key: self.raw[key] for key in KEPT_FIELDS if self.raw.get(key) not in (None, "")}
-        if self.channel_type:
-            kept["channel"] = {"type": self.channel_type}
-        kept[JOB_TITLE_KEY] = job_title
-        return kept
-
-
-def parse_time(value: str) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value.replace("Z", "+00:00"))
-    if parsed is None:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-
-
-def read_page(data) -> tuple[list[Candidacy], bool]:
-    if not isinstance(data, dict) or not isinstance(data.get("candidacies"), list):
-        raise HerpApiError("HERP Hire API: unexpected answer (no candidacies list)")
-    candidacies = [Candidacy(item) for item in data["candidacies"] if isinstance(item, dict) and item.get("id")]
-    return candidacies, bool(data.get("hasNextPage"))
-
-
-def read_requisitions(data) -> tuple[dict[str, str], bool]:
-    if not isinstance(data, dict) or not isinstance(data.get("requisitions"), list):
-        raise HerpApiError("HERP Hire API: unexpected answer (no requisitions list)")
-    titles = {}
-    for item in data["requisitions"]:
-        if isinstance(item, dict) and item.get("id"):
-            title = str(item.get("name") or item.get("title") or "").strip()
-            if title:
-                titles[str(item["id"])] = title
-    return titles, bool(data.get("hasNextPage"))
-
-
-# --- the API client ---------------------------------------------------------------------------------
-
-class HerpApiError(RuntimeError):
-    """HERP Hire's API could not be read this round (recorded on the connection; the next round retries)."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class RateLimited(HerpApiError):
-    """HTTP 429: stop this round and come back after `retry_after` seconds."""
-
-    def __init__(self, message: str, *, retry_after: float):
-        super().__init__(message, status=429)
-        self.retry_after = retry_after
-
-
-class OutOfBudget(Exception):
-    """This round's share of the tenant's requests (or its time) is used up; the next round goes on."""
-
-
-class HerpClient:
-    """GETs against one connection's HERP tenant within a per-round budget of requests and seconds.
-
-    The tenant's 100 requests a minute are shared with whatever else the company runs against HERP, so a
-    round uses at most `max_requests` of them and stops early when HERP says fewer than `reserve` are left.
-    """
-
-    def __init__(self, connection, *, max_requests: int, seconds: float, reserve: int):
-        self.base = (connection.api_base_url or DEFAULT_API).rstrip("/")
-        self.api_key = connection.api_key
-        self.max_requests, self.reserve = max_requests, reserve
-        self.deadline = time.monotonic() + seconds
-        self.requests = 0
-        self.remaining: int | None = None
-
-    def can_request(self) -> bool:
-        return (self.requests < self.max_requests and time.monotonic() < self.deadline
-                and (self.remaining is None or self.remaining > self.reserve))
-
-    def get(self, path: str, params: dict) -> dict:
-        if not self.can_request():
-            raise OutOfBudget
-        self.requests += 1
-        request = urllib.request.Request(f"{self.base}{path}?{urllib.parse.urlencode(params)}")
-        request.add_header("Authorization", f"Bearer {self.api_key}")
-        request.add_header("Accept", "application/json")
+    @classmethod
+    def load(cls, connection) -> Cursor:
+        cursor = cls(since=connection.created_at - OVERLAP)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                self._note_remaining(response.headers)
-                return json.load(response)
-        except urllib.error.HTTPError as exc:
-            self._note_remaining(exc.headers)
-            if exc.code == 429:
-                wait = retry_after_seconds(exc.headers)
-                raise RateLimited(f"HERP Hire API {path}: HTTP 429, retry after {wait:.0f} s",
-                                  retry_after=wait) from exc
-            raise HerpApiError(f"HERP Hire API {path}: HTTP {exc.code} {exc.reason}", status=exc.code) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise HerpApiError(f"HERP Hire API {path}: {exc}") from exc
+            data = json.loads(connection.poll_cursor) if connection.poll_cursor else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            return cursor
+        stamps = {key: _stamp(data.get(key)) for key in ("since", "sweep", "previous")}
+        cursor.since = stamps["since"] or cursor.since
+        cursor.sweep, cursor.previous = stamps["sweep"], stamps["previous"]
+        if cursor.sweep is not None and isinstance(data.get("page"), int) and data["page"] > 0:
+            cursor.page = data["page"]
+        return cursor
 
-    def _note_remaining(self, headers) -> None:
-        value = (headers or {}).get("x-remaining-request")
-        if value is not None and str(value).strip().lstrip("-").isdigit():
-            self.remaining = int(str(value).strip())
+    def dumps(self) -> str:
+        data = {"since": self.since.isoformat(), "page": self.page}
+        if self.sweep:
+            data["sweep"] = self.sweep.isoformat()
+        if self.previous:
+            data["previous"] = self.previous.isoformat()
+        return json.dumps(data, separators=(",", ":"))
+
+    def start_sweep(self) -> None:
+        if self.sweep is None:
+            self.sweep, self.page = timezone.now(), 1
+
+    def finish_sweep(self) -> None:
+        # Changes are new from the start of the sweep before this one on: a whole sweep of overlap.
+        if self.previous is not None:
+            self.since = max(self.since, self.previous - OVERLAP)
+        self.previous, self.sweep, self.page = self.sweep, None, 1
 
 
-def retry_after_seconds(headers, default: float = 60.0, longest: float = 3600.0) -> float:
-    """Retry-After (seconds or an HTTP date), else HERP's x-reset-at, else a minute; at most an hour."""
-    headers = headers or {}
-    value = str(headers.get("Retry-After") or "").strip()
-    wait = None
-    if value.isdigit():
-        wait = float(value)
-    elif value:
+def _stamp(value) -> datetime | None:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is not None and timezone.is_aware(parsed) else None
+
+
+class JobTitles:
+    """Requisition id -> job title: the jobs Tsunagu already has, else HERP's requisitions (read once a
+    round, and only when a change needs a title Tsunagu does not have)."""
+
+    def __init__(self, connection, client: HerpClient):
+        self.connection, self.client = connection, client
+        self.titles: dict[str, str] = {}
+        self.fetched = False
+
+    def lookup(self, requisition_ids: set[str]) -> dict[str, str]:
+        wanted = {rid for rid in requisition_ids if rid}
+        missing = wanted - self.titles.keys()
+        if missing:
+            self.titles.update(
+                Job.objects.filter(company=self.connection.company, external_id__in=missing)
+                .exclude(title__in=["", FALLBACK_JOB_TITLE]).values_list("external_id", "title"))
+            if (wanted - self.titles.keys()) and not self.fetched:
+                self._fetch()
+        return {rid: self.titles.get(rid, "") for rid in wanted}
+
+    def _fetch(self) -> None:
+        page, has_next, fetched = 1, True, {}
+        while has_next:
+            chunk, has_next = herp_api.read_requisitions(
+                self.client.get(herp_api.REQUISITIONS_PATH, {"page": page}))
+            if not chunk.keys() - fetched.keys():
+                break  # an empty page, or the same one again: the list is complete
+            fetched.update(chunk)
+            page += 1
+        self.titles.update(fetched)
+        self.fetched = True
+
+
+class HerpRound(PollRound):
+    """One round against one connection's HERP tenant, from where its cursor stands."""
+
+    def __init__(self, connection, already_stored: StoredEventIds):
+        self.connection, self.already_stored = connection, already_stored
+        self.cursor = Cursor.load(connection)
+        self.cursor.start_sweep()
+        self.client = HerpClient(connection, max_requests=REQUESTS_PER_ROUND, seconds=ROUND_SECONDS,
+                                 reserve=RESERVE_REQUESTS)
+        self.titles = JobTitles(connection, self.client)
+
+    @property
+    def requests(self) -> int:
+        return self.client.requests
+
+    def pages(self) -> Iterator[PolledPage]:
         try:
-            wait = (parsedate_to_datetime(value) - timezone.now()).total_seconds()
-        except (TypeError, ValueError):
-            wait = None
-    if wait is None:
-        reset = parse_time(str(headers.get("x-reset-at") or "").strip())
-        if reset is not None:
-            wait = (reset - timezone.now()).total_seconds()
-    if wait is None:
-        wait = default
-    return min(max(wait, 1.0), longest)
+            yield from self._pages()
+        except herp_api.RateLimited as exc:
+            raise RateLimited(
+                _("HERP Hire の利用上限(テナントごとに1分100リクエスト)に達しました。%(seconds)d 秒後に再開します。") % {
+                    "seconds": round(exc.retry_after)}, retry_after=exc.retry_after) from exc
+        except herp_api.HerpApiError as exc:
+            raise PollError(_describe(exc)) from exc
+
+    def _pages(self) -> Iterator[PolledPage]:
+        cursor = self.cursor
+        while self.client.can_request():
+            try:
+                candidacies, has_next = herp_api.read_page(self.client.get(
+                    herp_api.CANDIDACIES_PATH, {**herp_api.CANDIDACY_ORDER, "page": cursor.page}))
+                changes = self._changes(candidacies)
+            except herp_api.OutOfBudget:
+                return  # the page is read again next round; what it already stored is de-duplicated
+            if has_next:
+                cursor.page += 1
+            else:
+                cursor.finish_sweep()
+            yield PolledPage(changes, cursor.dumps(), swept=not has_next)
+            if not has_next:
+                return
+
+    def _changes(self, candidacies: list[Candidacy]) -> list[Change]:
+        """One page's relevant changes that the delivery log does not hold yet."""
+        connection, since = self.connection, self.cursor.since
+        floor = connection.created_at - OVERLAP  # ended before the connection was made: history, not news
+        known = dict(Application.objects.filter(company=connection.company,
+                                                external_id__in=[c.id for c in candidacies])
+                     .values_list("external_id", "status"))
+        found: dict[str, tuple[str, Candidacy]] = {}
+        for candidacy in candidacies:
+            status = candidacy.outcome
+            if status in ("rejected", "withdrawn"):
+                ended_at, changed_at = candidacy.ended_at, candidacy.changed_at
+                if ended_at is None or ended_at < floor or (changed_at is not None and changed_at < since):
+                    continue
+                # The reason is part of the id: HR correcting 不採用 to 辞退 is a new fact (it cancels the notice).
+                reason = candidacy.termination_reason or "-"
+                event_id = f"herp:{candidacy.id}:{candidacy.ended_stamp}:{reason}"
+                action = f"terminated/{reason}"
+            else:
+                current = known.get(candidacy.id)
+                if current is None or current == status:
+                    continue
+                event_id = f"herp:{candidacy.id}:{status}:{candidacy.changed_stamp}"
+                action = "reactivated" if status == "active" else status
+            found[event_id[:200]] = (action, candidacy)  # the delivery log's event id holds 200 characters
+        if not found:
+            return []
+        stored = self.already_stored(list(found))
+        new = {event_id: change for event_id, change in found.items() if event_id not in stored}
+        if not new:
+            return []
+        job_titles = self.titles.lookup({candidacy.requisition_id for _action, candidacy in new.values()})
+        return [Change(event_id=event_id, action=action, application_id=candidacy.id,
+                       payload=candidacy.stored(job_titles.get(candidacy.requisition_id, "")))
+                for event_id, (action, candidacy) in new.items()]
 
 
-# --- the adapter: a stored candidacy -> an application event ----------------------------------------
+def _describe(exc: herp_api.HerpApiError) -> str:
+    if exc.status == 401:
+        return _("HERP Hire が API キーを受け付けませんでした(HTTP 401)。キーを確認してください。")
+    if exc.status == 403:
+        return _("この API キーには必要な権限がありません(HTTP 403)。応募と職種を読めるキーを使ってください。")
+    return _("HERP Hire の API を読めませんでした: %(error)s") % {"error": exc}
 
-class Herp(Adapter):
+
+class Herp(PolledAdapter):
     kind = "herp"
+    label = "HERP Hire"
+    position = 60
+    api_key_help = "herp: the HERP Hire API key"
+    default_api_url = herp_api.DEFAULT_API
+    default_stage_mapping = DEFAULT_STAGE_MAPPING
     # HERP Hire can send a rejection mail when a selection is ended; HR should leave that to Tsunagu.
     sends_own_rejection_mail = True
+    paused_message = gettext_lazy("HERP Hire の利用上限に達したため、%(time)s まで取得を控えています。")
 
-    def verify(self, connection, headers, body) -> bool:
-        return False  # HERP Hire sends no webhooks; nothing posted to a HERP connection is believed.
+    def check_credentials(self, *, secret, api_key):
+        if not api_key.strip():
+            raise ValidationError({"api_key": _("HERP Hire には API キーが必要です(応募の一覧の取得に使います)。")})
 
-    def parse(self, connection, headers, payload, body):
-        raise NotImplementedError("HERP Hire is polled, not pushed")
-
-    def sample(self, connection):
-        raise NotImplementedError("HERP Hire is polled, not pushed")
+    def start_round(self, connection, *, already_stored):
+        return HerpRound(connection, already_stored)
 
     def events(self, connection, payload) -> Outcome:
         """Runs in the worker for a delivery the poller stored (a candidacy that changed)."""

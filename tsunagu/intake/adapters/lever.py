@@ -12,10 +12,14 @@ import urllib.parse
 import urllib.request
 import uuid
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 from tsunagu.intake.adapters.base import (
     Adapter,
     Outcome,
     Parsed,
+    VendorUnavailable,
     hmac_sha256_hex,
     parse_time,
     signatures_match,
@@ -29,13 +33,23 @@ DEFAULT_API = "https://api.lever.co"
 MAX_AGE_SECONDS = 24 * 3600
 
 
-class LeverApiError(RuntimeError):
+class LeverApiError(VendorUnavailable):
     """Lever's API could not be read; the delivery is retried."""
 
 
 class Lever(Adapter):
     kind = "lever"
+    label = "Lever"
+    position = 20
+    secret_help = "Lever: the webhook's signature token"
+    api_key_help = "Lever: API key used to read opportunities"
+    default_api_url = DEFAULT_API
     sends_own_rejection_mail = True
+
+    def check_credentials(self, *, secret, api_key):
+        super().check_credentials(secret=secret, api_key=api_key)
+        if not api_key:
+            raise ValidationError({"api_key": _("Lever には API キーが必要です(アーカイブ理由と候補者情報の取得に使います)。")})
 
     def verify(self, connection, headers, body):
         try:

@@ -14,6 +14,8 @@ from tsunagu.talent.data import CandidateData, JobData
 
 class Workable(Adapter):
     kind = "workable"
+    label = "Workable"
+    position = 40
     sends_own_rejection_mail = True
 
     def verify(self, connection, headers, body):

@@ -3,7 +3,7 @@
 import pytest
 
 from tsunagu.companies.models import Role
-from tsunagu.intake import webhooks
+from tsunagu.intake.actions import connections
 from tsunagu.intake.models import AtsConnection
 from tsunagu.intake.tests import webhook_samples as samples
 
@@ -26,7 +26,7 @@ def test_admin_adds_a_connection_and_sees_url_warning_and_test_event(login, make
 
 def test_mappings_are_edited_as_lines_and_bad_stages_refused(login, make_company):
     company, _key = make_company()
-    connection = webhooks.add_connection(company, kind="ashby", secret=SECRET)
+    connection = connections.add_connection(company, kind="ashby", secret=SECRET)
     client = login(company)
     url = f"/console/connections/{connection.pk}/"
     client.post(url, {"stage_mapping": "Onsite = 二次面接\nExec = 最終面接", "reason_mapping": "Not a fit = スキル不一致"})
@@ -41,7 +41,7 @@ def test_mappings_are_edited_as_lines_and_bad_stages_refused(login, make_company
 
 def test_refused_signatures_are_counted_not_stored(client, login, make_company):
     company, _key = make_company()
-    connection = webhooks.add_connection(company, kind="greenhouse", secret=SECRET)
+    connection = connections.add_connection(company, kind="greenhouse", secret=SECRET)
     body, _headers = samples.greenhouse_request(SECRET, samples.greenhouse())
     client.post(connection.webhook_path, data=body, content_type="application/json", HTTP_SIGNATURE="sha256 00")
     connection.refresh_from_db()
@@ -53,7 +53,7 @@ def test_refused_signatures_are_counted_not_stored(client, login, make_company):
 def test_other_companies_and_non_admins_cannot_see_connections(login, make_company, client):
     mine, _ = make_company(slug="mine")
     theirs, _ = make_company(slug="theirs")
-    their_connection = webhooks.add_connection(theirs, kind="greenhouse", secret=SECRET)
+    their_connection = connections.add_connection(theirs, kind="greenhouse", secret=SECRET)
     login(mine)
     assert client.get(f"/console/connections/{their_connection.pk}/").status_code == 404
     assert client.post(f"/console/connections/{their_connection.pk}/test/").status_code == 404

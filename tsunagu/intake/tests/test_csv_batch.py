@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tsunagu.intake import actions
+from tsunagu.intake.actions import events, imports
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.lib import bulk
 from tsunagu.messaging.models import Message
@@ -157,7 +157,7 @@ def snapshot(company) -> dict:
 @pytest.fixture
 def small_chunks(monkeypatch):
     # 1,200 rows in 10 chunks: repeats, updates and stale rows fall in the same and in later chunks.
-    monkeypatch.setattr(actions, "IMPORT_CHUNK", 120)
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 120)
 
 
 @pytest.fixture
@@ -169,13 +169,13 @@ def two_companies(make_company):
 
 def import_row_by_row(monkeypatch, company, path, **options):
     with monkeypatch.context() as patch:
-        patch.setattr(actions, "_write_chunk", actions._write_chunk_row_by_row)
-        return actions.import_csv(company, path, dry_run=False, **options)
+        patch.setattr(imports, "_write_chunk", imports._write_chunk_row_by_row)
+        return imports.import_csv(company, path, dry_run=False, **options)
 
 
 def api_rejection(company, external_id: str, email: str, job: int, day: int = 5):
     """An application the API reported rejected (a notice is scheduled), which the CSV then says is active."""
-    return actions.record_application_event(company, IncomingApplicationEvent(
+    return events.record_application_event(company, IncomingApplicationEvent(
         external_id=external_id, candidate=CandidateData(name="髙橋 太郎", email=email),
         job=JobData(title=f"エンジニア①-{job}"), status="rejected", stage="一次面接",
         occurred_at=datetime(2026, 9, day, tzinfo=TOKYO), source="api", event_id=f"api-{external_id}",
@@ -194,7 +194,7 @@ def test_batch_import_equals_row_by_row_with_updates_repeats_stale_and_bad_rows(
 
     results = {"batch": [], "reference": []}
     for path in files:
-        results["batch"].append(actions.import_csv(batch, path, dry_run=False).as_dict())
+        results["batch"].append(imports.import_csv(batch, path, dry_run=False).as_dict())
         results["reference"].append(import_row_by_row(monkeypatch, reference, path).as_dict())
 
     assert results["batch"] == results["reference"]
@@ -214,7 +214,7 @@ def test_batch_import_equals_row_by_row_with_updates_repeats_stale_and_bad_rows(
 
     # A third time: nothing new anywhere.
     counts = {name: len(rows) for name, rows in expected.items()}
-    again = actions.import_csv(batch, files[1], dry_run=False)
+    again = imports.import_csv(batch, files[1], dry_run=False)
     assert (again.imported, again.updated) == (0, 0)
     assert {name: len(rows) for name, rows in snapshot(batch).items()} == counts
 
@@ -228,7 +228,7 @@ def test_send_notices_plans_each_notice_once_as_row_by_row_does(two_companies, s
         api_rejection(company, "A-2", "p2@example.jp", 2)
 
     for path in files:
-        assert (actions.import_csv(batch, path, dry_run=False, send_notices=True).as_dict()
+        assert (imports.import_csv(batch, path, dry_run=False, send_notices=True).as_dict()
                 == import_row_by_row(monkeypatch, reference, path, send_notices=True).as_dict())
 
     expected = snapshot(reference)
@@ -243,7 +243,7 @@ def test_send_notices_plans_each_notice_once_as_row_by_row_does(two_companies, s
 
     before = snapshot(batch)["messages"]
     for path in files:
-        again = actions.import_csv(batch, path, dry_run=False, send_notices=True)
+        again = imports.import_csv(batch, path, dry_run=False, send_notices=True)
         assert (again.imported, again.updated) == (0, 0)
     assert snapshot(batch)["messages"] == before
 
@@ -265,7 +265,7 @@ def test_a_chunk_that_meets_a_concurrent_write_is_written_row_by_row(two_compani
         if "p5@example.jp" in self.candidates:
             self.candidates["p5@example.jp"] = None  # as if read before the API's insert
 
-    real_row_by_row = actions._write_chunk_row_by_row
+    real_row_by_row = imports._write_chunk_row_by_row
 
     def row_by_row(company, rows):
         fallbacks.append(rows[0].line)
@@ -273,8 +273,8 @@ def test_a_chunk_that_meets_a_concurrent_write_is_written_row_by_row(two_compani
 
     with monkeypatch.context() as patch:
         patch.setattr(talent.TalentBatch, "load", load_missing_one)
-        patch.setattr(actions, "_write_chunk_row_by_row", row_by_row)
-        result = actions.import_csv(batch, path, dry_run=False)
+        patch.setattr(imports, "_write_chunk_row_by_row", row_by_row)
+        result = imports.import_csv(batch, path, dry_run=False)
     assert fallbacks  # the chunks with p5 went row by row ...
     assert len(fallbacks) < 10  # ... the others did not
     assert result.as_dict() == import_row_by_row(monkeypatch, reference, path).as_dict()
@@ -288,7 +288,7 @@ def test_channel_evaluation_tags_and_application_date_are_stored_and_shown(compa
             "A-2,山田 花子,hanako@example.jp,営業,選考中,,,,\n")
     path = tmp_path / "details.csv"
     path.write_text(text, encoding="utf-8")
-    result = actions.import_csv(company, path, dry_run=False)
+    result = imports.import_csv(company, path, dry_run=False)
     assert (result.imported, result.errors) == (2, [])
     saki = Application.objects.get(company=company, external_id="A-1")
     assert saki.applied_at == datetime(2026, 9, 1, tzinfo=TOKYO)
@@ -301,7 +301,7 @@ def test_channel_evaluation_tags_and_application_date_are_stored_and_shown(compa
     later.write_text("応募ID,氏名,メールアドレス,応募職種,選考結果,不採用日,評価,タグ\n"
                      "A-1,髙橋 﨑子,saki@example.jp,営業,不採用,2026/10/01,,\n"
                      "A-2,山田 花子,hanako@example.jp,営業,選考中,,A,新卒\n", encoding="utf-8")
-    assert actions.import_csv(company, later, dry_run=False).updated == 2
+    assert imports.import_csv(company, later, dry_run=False).updated == 2
     saki.refresh_from_db()
     hanako.refresh_from_db()
     assert (saki.channel, saki.evaluation, saki.tags) == ("ビズリーチ", "Ｂ＋", ["Python", "Go", "リーダー経験"])
@@ -317,7 +317,7 @@ def test_too_long_details_are_row_errors(company, tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("氏名,メールアドレス,応募職種,選考結果,評価\n髙橋,a@example.jp,営業,不採用," + "A" * 101 + "\n",
                     encoding="utf-8")
-    result = actions.import_csv(company, path, dry_run=False)
+    result = imports.import_csv(company, path, dry_run=False)
     assert result.errors == [{"line": 2, "message": "評価が長すぎます(100 文字まで)"}]
 
 
@@ -327,6 +327,7 @@ def test_in_lists_stay_below_the_sqlite_variable_limit():
     assert list(bulk.in_lists(["a", "b", "a"])) == [["a", "b"]]
 
 
+@pytest.mark.slow
 def test_the_command_line_shows_progress_while_it_imports(tmp_path):
     env = base_env(str(tmp_path / "data"))
     assert run_cli(["company", "create", "--name", "株式会社つなぐ", "--slug", "acme"], env).returncode == 0
@@ -348,6 +349,6 @@ def test_without_returning_inserts_every_chunk_goes_row_by_row(two_companies, sm
     with monkeypatch.context() as patch:
         patch.setattr(talent, "batch_writes_supported", lambda: False)
         patch.setattr(talent.TalentBatch, "flush", lambda self: pytest.fail("the batch path was used"))
-        result = actions.import_csv(batch, path, dry_run=False)
+        result = imports.import_csv(batch, path, dry_run=False)
     assert result.as_dict() == import_row_by_row(monkeypatch, reference, path).as_dict()
     assert snapshot(batch) == snapshot(reference)

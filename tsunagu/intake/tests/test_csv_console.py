@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tsunagu.companies.models import Role
-from tsunagu.intake import actions
+from tsunagu.intake.actions import imports
 from tsunagu.intake.models import ImportJob
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application
@@ -100,7 +100,7 @@ def test_another_companys_import_is_404_and_viewers_cannot_upload(company, make_
     path = tmp_path / "x.csv"
     path.write_bytes(EXPORT.encode("cp932"))
     theirs = ImportJob.objects.create(company=other, filename="theirs.csv", file_path=str(path))
-    actions.run_import_job(theirs.pk)
+    imports.run_import_job(theirs.pk)
     login(company, role=Role.VIEWER)
     assert client.get(f"/console/imports/{theirs.pk}/").status_code == 404
     assert client.get(f"/console/imports/{theirs.pk}/progress/").status_code == 404

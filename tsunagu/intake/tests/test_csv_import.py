@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tsunagu.intake import actions
+from tsunagu.intake.actions import imports
 from tsunagu.intake.csv_import import CsvFileError
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application, ApplicationEvent, Candidate, Job
@@ -35,7 +35,7 @@ def write(tmp_path, text, encoding="cp932", name="export.csv", newline="\r\n"):
 
 def test_a_cp932_excel_export_imports_good_rows_and_reports_bad_ones_by_line(company, tmp_path):
     path = write(tmp_path, EXPORT)
-    result = actions.import_csv(company, path, dry_run=False)
+    result = imports.import_csv(company, path, dry_run=False)
 
     assert result.encoding == "cp932"
     assert (result.imported, result.updated, result.skipped) == (2, 0, 0)
@@ -59,12 +59,12 @@ def test_a_cp932_excel_export_imports_good_rows_and_reports_bad_ones_by_line(com
 
 def test_historic_rejections_send_no_notice_unless_asked(company, make_company, tmp_path):
     path = write(tmp_path, EXPORT)
-    actions.import_csv(company, path, dry_run=False)
+    imports.import_csv(company, path, dry_run=False)
     assert not Message.objects.filter(company=company).exists()
     assert ApplicationEvent.objects.get(application__external_id="A-1").outcome == "recorded without notice"
 
     other, _key = make_company(slug="other")
-    actions.import_csv(other, path, dry_run=False, send_notices=True)
+    imports.import_csv(other, path, dry_run=False, send_notices=True)
     notice = Message.objects.get(company=other)
     assert notice.to_email == "saki@example.jp"
     assert notice.application.external_id == "A-1"
@@ -72,7 +72,7 @@ def test_historic_rejections_send_no_notice_unless_asked(company, make_company, 
 
 def test_a_dry_run_reports_everything_and_changes_nothing(company, tmp_path):
     path = write(tmp_path, EXPORT)
-    result = actions.import_csv(company, path, dry_run=True, send_notices=True)
+    result = imports.import_csv(company, path, dry_run=True, send_notices=True)
     assert (result.imported, result.updated, result.skipped) == (2, 0, 0)
     assert [error["line"] for error in result.errors] == [5, 6]
     assert not Application.objects.exists()
@@ -83,18 +83,18 @@ def test_a_dry_run_reports_everything_and_changes_nothing(company, tmp_path):
 
 def test_importing_the_same_file_twice_creates_nothing_new_and_a_changed_row_updates(company, tmp_path):
     path = write(tmp_path, EXPORT)
-    actions.import_csv(company, path, dry_run=False)
+    imports.import_csv(company, path, dry_run=False)
     counts = (Application.objects.count(), Candidate.objects.count(), Job.objects.count(),
               ApplicationEvent.objects.count())
 
-    again = actions.import_csv(company, path, dry_run=False)
+    again = imports.import_csv(company, path, dry_run=False)
     assert (again.imported, again.updated, again.skipped) == (0, 0, 2)
     assert (Application.objects.count(), Candidate.objects.count(), Job.objects.count(),
             ApplicationEvent.objects.count()) == counts
-    assert actions.import_csv(company, path, dry_run=True).skipped == 2
+    assert imports.import_csv(company, path, dry_run=True).skipped == 2
 
     changed = write(tmp_path, EXPORT.replace("二次面接,選考中", "最終面接,不採用"), name="changed.csv")
-    result = actions.import_csv(company, changed, dry_run=False)
+    result = imports.import_csv(company, changed, dry_run=False)
     assert (result.imported, result.updated, result.skipped) == (0, 1, 1)
     assert Application.objects.get(external_id="A-4").status == "rejected"
     assert not Message.objects.exists()
@@ -106,7 +106,7 @@ def test_utf8_with_bom_english_headers_and_no_application_id(company, tmp_path):
 Jiro Suzuki,,jiro@example.jp,,Backend Engineer,,,hired,,,,,,
 """
     path = write(tmp_path, text, encoding="utf-8-sig", newline="\n")
-    result = actions.import_csv(company, path, dry_run=False)
+    result = imports.import_csv(company, path, dry_run=False)
     assert result.encoding == "utf-8-sig"
     assert (result.imported, result.errors) == (2, [])
     saki = Application.objects.get(candidate__email_key="saki@example.jp")
@@ -116,7 +116,7 @@ Jiro Suzuki,,jiro@example.jp,,Backend Engineer,,,hired,,,,,,
 
     # Without 応募ID the same person and job title is the same application, in any later export.
     again = write(tmp_path, text.replace("Skills", "Culture fit"), encoding="utf-8", newline="\n", name="b.csv")
-    result = actions.import_csv(company, again, dry_run=False)
+    result = imports.import_csv(company, again, dry_run=False)
     assert (result.imported, result.updated, result.skipped) == (0, 1, 1)
     saki.refresh_from_db()
     assert saki.rejection_reason == "Culture fit"
@@ -132,7 +132,7 @@ def test_dates_in_every_excel_form_and_bad_dates(company, tmp_path):
 六,f@example.jp,営業,不採用,来週
 """
     path = write(tmp_path, text)
-    result = actions.import_csv(company, path, dry_run=False)
+    result = imports.import_csv(company, path, dry_run=False)
     assert result.imported == 4
     rejected = sorted(Application.objects.values_list("rejected_at", flat=True))
     assert rejected == [datetime(2026, 11, 21, tzinfo=TOKYO)] * 2 + [
@@ -145,7 +145,7 @@ def test_dates_in_every_excel_form_and_bad_dates(company, tmp_path):
 
 def test_rows_missing_required_values_are_reported_together(company, tmp_path):
     text = f"{HEADER}\nA-9,,,,,,,,,\n,,,,,,,,,\n"
-    result = actions.import_csv(company, write(tmp_path, text), dry_run=True)
+    result = imports.import_csv(company, write(tmp_path, text), dry_run=True)
     # The row of empty cells Excel leaves at the end is skipped like a blank line.
     assert result.errors == [{"line": 2, "message": "氏名が空です、メールアドレスが空です、応募職種が空です、選考結果が空です"}]
 
@@ -153,7 +153,7 @@ def test_rows_missing_required_values_are_reported_together(company, tmp_path):
 def test_a_missing_required_column_is_a_file_error_naming_it(company, tmp_path):
     path = write(tmp_path, "氏名,フリガナ,選考結果\n髙橋,タカハシ,不採用\n")
     with pytest.raises(CsvFileError) as raised:
-        actions.import_csv(company, path, dry_run=False)
+        imports.import_csv(company, path, dry_run=False)
     assert "メールアドレス(email)" in raised.value.message
     assert "応募職種(job)" in raised.value.message
     assert not Application.objects.exists()
@@ -163,12 +163,12 @@ def test_a_column_mapping_overrides_detection(company, tmp_path):
     text = "候補者,連絡先,ポジション,結果,備考\n髙橋 﨑子,saki@example.jp,営業,不採用,メモ\n"
     path = write(tmp_path, text)
     with pytest.raises(CsvFileError):
-        actions.import_csv(company, path, dry_run=False)
+        imports.import_csv(company, path, dry_run=False)
     mapping = {"候補者": "name", "連絡先": "email", "ポジション": "job", "結果": "status"}
-    result = actions.import_csv(company, path, dry_run=False, mapping=mapping)
+    result = imports.import_csv(company, path, dry_run=False, mapping=mapping)
     assert (result.imported, result.errors) == (1, [])
     with pytest.raises(CsvFileError) as raised:
-        actions.import_csv(company, path, dry_run=False, mapping={**mapping, "備考": "birthday"})
+        imports.import_csv(company, path, dry_run=False, mapping={**mapping, "備考": "birthday"})
     assert "birthday" in raised.value.message
 
 
@@ -186,6 +186,7 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_cli_prints_one_json_object_last_and_a_second_run_creates_nothing(cli_env, tmp_path):
     path = write(tmp_path, EXPORT)
     dry = run_cli(["import-csv", "--company", "acme", str(path), "--dry-run", "--json"], cli_env)
@@ -206,6 +207,7 @@ def test_cli_prints_one_json_object_last_and_a_second_run_creates_nothing(cli_en
     assert "5 行目: メールアドレス「hanako-at-example.jp」の形式が正しくありません" in human.stdout
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_non_zero_and_write_nothing(cli_env, tmp_path):
     path = write(tmp_path, EXPORT)
     unknown = run_cli(["import-csv", "--company", "nope", str(path), "--json"], cli_env)
@@ -224,6 +226,7 @@ def test_cli_errors_exit_non_zero_and_write_nothing(cli_env, tmp_path):
     assert last_json(check.stdout)["imported"] == 2  # nothing above was written
 
 
+@pytest.mark.slow
 def test_cli_shows_progress_on_stderr_for_large_files(cli_env, tmp_path):
     rows = "\n".join(f"髙橋 {n},c{n}@example.jp,エンジニア,不採用" for n in range(1200))
     path = write(tmp_path, "氏名,メールアドレス,応募職種,選考結果\n" + rows + "\n")

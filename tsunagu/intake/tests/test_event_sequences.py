@@ -11,10 +11,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tsunagu.intake.actions import record_application_event
+from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
-from tsunagu.messaging import actions as messaging
-from tsunagu.messaging import tasks
+from tsunagu.messaging.actions import delivery, notices
 from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.models import Application
 
@@ -34,7 +33,7 @@ steps = st.lists(st.one_of(events, st.just(("deliver",))), min_size=1, max_size=
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=steps)
 def test_random_event_sequences_never_double_send_or_send_to_active(sequence, make_company, monkeypatch):
-    monkeypatch.setattr(tasks, "request_delivery", lambda: None)  # the test delivers explicitly
+    monkeypatch.setattr(notices, "request_delivery", lambda: None)  # the test delivers explicitly
     with transaction.atomic():
         company, _key = make_company(slug="prop")
         base = timezone.now()
@@ -49,7 +48,7 @@ def test_random_event_sequences_never_double_send_or_send_to_active(sequence, ma
                 ))
             else:
                 before = len(mail.outbox)
-                messaging.deliver_due_messages()
+                delivery.deliver_due_messages()
                 for sent in mail.outbox[before:]:
                     application = Application.objects.get(company=company, candidate__email_key=sent.to[0])
                     assert application.status == "rejected", "a notice went out to a non-rejected application"

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from tsunagu.intake import polling, webhooks
+from tsunagu.intake.actions import connections, polling
+from tsunagu.intake.adapters import herp as herp_adapter
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application, ApplicationEvent
@@ -133,7 +134,7 @@ def herp_api():
 def connect(make_company, herp_api):
     def make(slug="herp-co", delay_minutes=0, api_key=API_KEY, base_url=None):
         company, key = make_company(slug=slug, name="株式会社エイチ", delay_minutes=delay_minutes)
-        connection = webhooks.add_connection(company, kind="herp", api_key=api_key,
+        connection = connections.add_connection(company, kind="herp", api_key=api_key,
                                              api_base_url=base_url or herp_api.url)
         return connection, ApiClient(key)
 
@@ -185,12 +186,12 @@ def test_cursor_advances_and_repeated_polls_create_nothing_new(connect, herp_api
     first = candidacy()
     herp_api.candidacies.append(first)
     poll(connection)
-    after_one = polling.Cursor.load(connection)
+    after_one = herp_adapter.Cursor.load(connection)
     assert after_one.previous is not None and after_one.sweep is None and after_one.page == 1
     poll(connection)
-    after_two = polling.Cursor.load(connection)
+    after_two = herp_adapter.Cursor.load(connection)
     assert after_two.since > after_one.since  # the window moved on
-    assert after_two.since == after_one.previous - polling.OVERLAP
+    assert after_two.since == after_one.previous - herp_adapter.OVERLAP
     # HR edits the note of the ended candidacy: updated, but the same end — nothing new.
     herp_api.change(first["id"], note="お見送り済み")
     assert poll(connection).queued == 0
@@ -217,13 +218,13 @@ def test_pages_are_followed_until_hasnextpage_is_false(connect, herp_api, poll):
 
 def test_a_round_keeps_to_its_request_budget_and_the_next_goes_on(connect, herp_api, poll, monkeypatch):
     connection, _api = connect(delay_minutes=60)
-    monkeypatch.setattr(polling, "REQUESTS_PER_ROUND", 2)
+    monkeypatch.setattr(herp_adapter, "REQUESTS_PER_ROUND", 2)
     herp_api.page_size = 2
     herp_api.candidacies += [candidacy(f"候補 {n}", f"c{n}@example.jp", applied_at=timezone.now() - timedelta(days=n))
                              for n in range(5)]
     first = poll(connection)  # page 1 and the requisitions: the budget is spent
     assert (first.requests, first.queued, first.swept) == (2, 2, False)
-    assert polling.Cursor.load(connection).page == 2
+    assert herp_adapter.Cursor.load(connection).page == 2
     second = poll(connection)  # pages 2 and 3; the title is known now
     assert (second.requests, second.queued, second.swept) == (2, 3, True)
     assert [r["query"]["page"] for r in herp_api.candidacy_requests()] == ["1", "2", "3"]
@@ -233,11 +234,11 @@ def test_a_round_keeps_to_its_request_budget_and_the_next_goes_on(connect, herp_
 def test_a_round_stops_when_herp_says_few_requests_are_left(connect, herp_api, poll):
     connection, _api = connect()
     herp_api.page_size = 1
-    herp_api.remaining = polling.RESERVE_REQUESTS - 1  # the company's own tools used the rest
+    herp_api.remaining = herp_adapter.RESERVE_REQUESTS - 1  # the company's own tools used the rest
     herp_api.candidacies += [candidacy(reason=None), candidacy("山本 健", "ken@example.jp", reason=None)]
     result = poll(connection)
     assert (result.requests, result.swept, result.error) == (1, False, "")
-    assert polling.Cursor.load(connection).page == 2
+    assert herp_adapter.Cursor.load(connection).page == 2
 
 
 def test_http_429_is_honoured_and_the_sweep_resumes_where_it_stopped(connect, herp_api, poll):
@@ -251,7 +252,7 @@ def test_http_429_is_honoured_and_the_sweep_resumes_where_it_stopped(connect, he
     assert "利用上限" in connection.last_poll_error
     waited = (connection.poll_not_before - timezone.now()).total_seconds()
     assert 110 < waited <= 120
-    assert polling.Cursor.load(connection).page == 2
+    assert herp_adapter.Cursor.load(connection).page == 2
     # Until then neither the scheduler nor "poll now" asks HERP again.
     requests_so_far = len(herp_api.requests)
     assert polling.poll_due_connections(now=timezone.now() + timedelta(minutes=1)) == 0
@@ -361,7 +362,7 @@ def test_history_agents_and_unknown_people_get_no_notice(connect, herp_api, poll
 def test_connection_mappings_apply_to_polled_changes(connect, herp_api, poll):
     connection, _api = connect(delay_minutes=60)
     assert connection.stage_mapping["カジュアル面談"] == 5 and connection.stage_mapping["三次面接"] == 30
-    webhooks.update_mappings(connection, stage_mapping={**connection.stage_mapping, "三次面接": 40},
+    connections.update_mappings(connection, stage_mapping={**connection.stage_mapping, "三次面接": 40},
                              reason_mapping={"辞退": "候補者都合"})
     herp_api.candidacies += [candidacy(step="thirdInterview"),
                              candidacy("辞退 太郎", "taro@example.jp", reason="refusedByCandidate", step="casualInterview")]
@@ -422,7 +423,7 @@ def test_the_scheduler_loop_polls_due_connections(connect, herp_api, monkeypatch
         stop.set()
         return polled
 
-    monkeypatch.setattr(polling, "poll_due_connections", poll_once)
+    monkeypatch.setattr(runtime, "poll_due_connections", poll_once)  # where the scheduler looks it up
     monkeypatch.setattr(runtime, "close_old_connections", lambda: None)  # keep the test's transaction
     with django_capture_on_commit_callbacks(execute=True):
         runtime.scheduler_loop(stop, interval=0.01)
@@ -448,6 +449,7 @@ def test_a_polled_rejection_reaches_the_candidate_by_smtp(connect, herp_api, pol
     assert len(smtp_settings.received) == 1
 
 
+@pytest.mark.slow
 def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
     """The real `tsunagu serve`: its scheduler polls the fake HERP Hire, its worker sends over SMTP."""
     from tsunagu.testing import run_cli, running_tsunagu
@@ -467,6 +469,7 @@ def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
 
 # --- connecting HERP Hire ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_ats_add_herp_on_the_command_line(tmp_path):
     from tsunagu.testing import base_env, run_cli
 
@@ -490,8 +493,8 @@ def test_herp_needs_an_api_key_but_no_secret(make_company):
 
     company, _key = make_company()
     with pytest.raises(ValidationError):
-        webhooks.add_connection(company, kind="herp", api_key="  ")
-    connection = webhooks.add_connection(company, kind="herp", api_key=API_KEY)
+        connections.add_connection(company, kind="herp", api_key="  ")
+    connection = connections.add_connection(company, kind="herp", api_key=API_KEY)
     assert connection.secret == "" and connection.api_base_url == ""
 
 

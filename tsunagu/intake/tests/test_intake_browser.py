@@ -6,10 +6,11 @@ import requests
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
-from tsunagu.intake import actions as intake
-from tsunagu.intake import tasks, webhooks
+from tsunagu.intake.actions import connections, deliveries
+from tsunagu.intake.actions import imports as intake
 from tsunagu.intake.models import AtsConnection, ImportJob
 from tsunagu.intake.tests import webhook_samples as samples
+from tsunagu.lib import queue
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application
 from tsunagu.testing import PHONE
@@ -123,7 +124,15 @@ def held_imports(monkeypatch):
     """The queue's part of an upload, held: the test plays the worker, so the page can be watched while
     the import is waiting, running and done."""
     held = []
-    monkeypatch.setattr(tasks, "run_import_job_task", held.append)
+    real_enqueue = queue.enqueue
+
+    def enqueue(name, *args, **options):
+        if name == "tsunagu.intake.tasks.run_import_job_task":
+            held.extend(args)
+        else:
+            real_enqueue(name, *args, **options)
+
+    monkeypatch.setattr(queue, "enqueue", enqueue)
     return held
 
 
@@ -217,8 +226,8 @@ def test_intake_pages_fit_a_phone(admin, live_server, new_page, held_imports):
     compared with the layout viewport, documentElement.clientWidth.)"""
     detail_pages = []
     for kind in ("greenhouse", "workable"):  # Workable's delivery id is a 64-character digest
-        connection = webhooks.add_connection(admin, kind=kind, secret="s3cret-" + "x" * 80)
-        webhooks.send_test_event(connection)
+        connection = connections.add_connection(admin, kind=kind, secret="s3cret-" + "x" * 80)
+        deliveries.send_test_event(connection)
         detail_pages.append(f"/console/connections/{connection.pk}/")
     page = new_page(PHONE)
     log_in(page, live_server, "/console/imports/")

@@ -28,6 +28,8 @@ from tsunagu.testing import (
     text_part,
 )
 
+pytestmark = pytest.mark.slow  # through a real `tsunagu serve` and its command line
+
 SECRETS = {
     "greenhouse": "gh-secret-key-5e1f0c",
     "lever": "lever-signature-token-7a2b",

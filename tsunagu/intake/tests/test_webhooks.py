@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from tsunagu.intake import webhooks
+from tsunagu.intake.actions import connections, deliveries
 from tsunagu.intake.models import DeliveryStatus, WebhookDelivery
 from tsunagu.intake.tests import webhook_samples as samples
 from tsunagu.messaging.models import Message, MessageStatus
@@ -27,7 +27,7 @@ SECRET = "a-shared-secret-1234"
 def connect(make_company):
     def make(kind, delay_minutes=0, **options):
         company, key = make_company(slug=f"{kind}-co", name=f"株式会社{kind}", delay_minutes=delay_minutes)
-        connection = webhooks.add_connection(company, kind=kind, secret=options.pop("secret", SECRET), **options)
+        connection = connections.add_connection(company, kind=kind, secret=options.pop("secret", SECRET), **options)
         return connection, ApiClient(key)
 
     return make
@@ -129,7 +129,7 @@ def test_greenhouse_prospects_and_can_email_false_get_no_mail(client, connect, d
 
 def test_stage_and_reason_mappings_are_applied(client, connect, django_capture_on_commit_callbacks):
     connection, _api = connect("greenhouse", delay_minutes=60)
-    webhooks.update_mappings(connection, stage_mapping={"Face to Face": 40},
+    connections.update_mappings(connection, stage_mapping={"Face to Face": 40},
                              reason_mapping={"Lacking skill(s)/qualification(s)": "スキル不一致"})
     body, headers = samples.greenhouse_request(SECRET, samples.greenhouse())
     post(client, connection, body, headers, django_capture_on_commit_callbacks)
@@ -297,13 +297,13 @@ def test_lever_api_down_keeps_the_delivery_for_a_retry(client, connect, django_c
     delivery = WebhookDelivery.objects.get()
     # Held for its retries: no other worker takes it meanwhile.
     assert delivery.status == DeliveryStatus.PROCESSING and "Lever API" in delivery.outcome
-    assert webhooks.process_queued_deliveries() == 0
-    with pytest.raises(webhooks.RetryLater):  # what makes the queue retry it later
-        webhooks.process_delivery(delivery.pk, retry=True)
+    assert deliveries.process_queued_deliveries() == 0
+    with pytest.raises(deliveries.RetryLater):  # what makes the queue retry it later
+        deliveries.process_delivery(delivery.pk, retry=True)
     # If every retry fails, the sweep gives it back to the queue after the lease: never lost.
-    WebhookDelivery.objects.update(claimed_at=timezone.now() - webhooks.PROCESSING_LEASE - timedelta(seconds=1),
+    WebhookDelivery.objects.update(claimed_at=timezone.now() - deliveries.PROCESSING_LEASE - timedelta(seconds=1),
                                    received_at=timezone.now() - timedelta(minutes=2))
-    assert webhooks.sweep_deliveries() == 1  # the immediate test queue runs the woken task at once
+    assert deliveries.sweep_deliveries() == 1  # the immediate test queue runs the woken task at once
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PROCESSING  # tried again, and held for new retries
     assert delivery.claimed_at > timezone.now() - timedelta(minutes=1)
@@ -318,7 +318,7 @@ def test_unknown_webhook_url_is_404(client):
 def test_send_test_event_goes_through_the_real_check(connect):
     for kind in ["greenhouse", "ashby", "workable", "generic", "lever"]:
         connection, _api = connect(kind, api_key="k") if kind == "lever" else connect(kind)
-        receipt = webhooks.send_test_event(connection)
+        receipt = deliveries.send_test_event(connection)
         assert (receipt.status_code, receipt.detail) == (200, "ignored"), kind
 
 
@@ -327,9 +327,9 @@ def test_connection_needs_a_real_secret(make_company):
 
     company, _key = make_company()
     with pytest.raises(ValidationError):
-        webhooks.add_connection(company, kind="greenhouse", secret="short")
+        connections.add_connection(company, kind="greenhouse", secret="short")
     with pytest.raises(ValidationError):
-        webhooks.add_connection(company, kind="lever", secret="long-enough-secret")
+        connections.add_connection(company, kind="lever", secret="long-enough-secret")
 
 
 def test_events_out_of_order_end_as_in_order(client, connect, django_capture_on_commit_callbacks):
@@ -344,6 +344,7 @@ def test_events_out_of_order_end_as_in_order(client, connect, django_capture_on_
     assert not Message.objects.filter(status=MessageStatus.SCHEDULED).exists()
 
 
+@pytest.mark.slow
 def test_ats_add_on_the_command_line_prints_the_webhook_url(tmp_path):
     from tsunagu.testing import base_env, run_cli
 
@@ -360,18 +361,18 @@ def test_ats_add_on_the_command_line_prints_the_webhook_url(tmp_path):
 
 
 def test_a_delivery_whose_task_was_lost_is_processed_by_the_sweep(client, connect, monkeypatch):
-    from tsunagu.intake import tasks
+    from tsunagu.lib import queue
 
     connection, _api = connect("greenhouse", delay_minutes=60)
-    monkeypatch.setattr(tasks, "process_queued_deliveries_task", lambda: None)  # the queue loses it
+    monkeypatch.setattr(queue, "enqueue", lambda name, *args, **options: None)  # the queue loses it
     body, headers = samples.greenhouse_request(SECRET, samples.greenhouse())
     client.post(connection.webhook_path, data=body, content_type="application/json", **headers)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.QUEUED
-    assert webhooks.sweep_deliveries() == 0  # not stale yet
+    assert deliveries.sweep_deliveries() == 0  # not stale yet
     monkeypatch.undo()
     WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=10))
-    assert webhooks.sweep_deliveries() == 1
+    assert deliveries.sweep_deliveries() == 1
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PROCESSED
     assert Message.objects.get().status == MessageStatus.SCHEDULED

@@ -7,9 +7,9 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tsunagu.intake.actions import record_application_event
+from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
-from tsunagu.messaging import actions
+from tsunagu.messaging.actions import delivery, notices
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.data import CandidateData, JobData
 
@@ -24,16 +24,14 @@ def test_parallel_workers_send_each_message_once(make_company, smtp_settings, mo
             candidate=CandidateData(name=f"候補者 {index}", email=f"c{index}@example.jp"), job=JobData(title="営業")))
     Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
     # Workers here are threads calling the action directly; waking further workers is not needed.
-    from tsunagu.messaging import tasks
-
-    monkeypatch.setattr(tasks, "request_delivery", lambda: None)
+    monkeypatch.setattr(notices, "request_delivery", lambda: None)
     barrier = threading.Barrier(4)
     errors = []
 
     def worker():
         try:
             barrier.wait(timeout=30)
-            while actions.deliver_due_messages(batch_size=10).sent:
+            while delivery.deliver_due_messages(batch_size=10).sent:
                 pass
         except Exception as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)

@@ -4,7 +4,7 @@ import pytest
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
-from tsunagu.messaging import actions
+from tsunagu.messaging.actions import templates
 from tsunagu.messaging.models import MessageKind
 from tsunagu.messaging.template_sets import Slot
 from tsunagu.talent.stages import Stage
@@ -23,7 +23,7 @@ def test_the_coverage_grid_marks_fallbacks_and_leads_to_the_editor(make_company,
     api.post("/api/v1/applications", application_body(
         "A-2", email_address="b@example.jp", stage="書類選考",
         job={"external_id": "J-2", "title": "法人営業", "category": "営業"}))
-    actions.save_template(company, MessageKind.REJECTION, subject="書類選考の結果({{ company_name }})",
+    templates.save_template(company, MessageKind.REJECTION, subject="書類選考の結果({{ company_name }})",
                           body_text="{{ candidate_name }}様\n書類選考の結果です。", slot=Slot(stage=Stage.DOCUMENT_SCREENING))
 
     page = new_page()

@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 import pytest
 from django.utils import timezone
 
-from tsunagu.messaging import actions
+from tsunagu.messaging.actions import delivery, notices
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.testing import application_body, html_part, text_part
 
@@ -69,7 +69,7 @@ def test_temporary_failure_is_retried_later_and_then_delivered(api, smtp_setting
 
     smtp_settings.respond = None
     Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
-    assert actions.sweep_outbox() == 1
+    assert delivery.sweep_outbox() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert message.attempts == 2
@@ -101,9 +101,9 @@ def test_gives_up_after_the_last_attempt(api, smtp_settings, django_capture_on_c
     smtp_settings.respond = "421 4.7.0 Too many connections"
     reject(api, django_capture_on_commit_callbacks)
     message = Message.objects.get()
-    Message.objects.filter(pk=message.pk).update(attempts=actions.MAX_ATTEMPTS - 1,
+    Message.objects.filter(pk=message.pk).update(attempts=delivery.MAX_ATTEMPTS - 1,
                                                  send_at=timezone.now() - timedelta(seconds=1))
-    actions.sweep_outbox()
+    delivery.sweep_outbox()
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
     assert "421" in message.last_error
@@ -117,8 +117,8 @@ def test_a_message_is_claimed_once_however_often_it_is_queued(api, smtp_settings
     ApiClient(key).post("/api/v1/applications", application_body())
     message = Message.objects.get()
     Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - timedelta(seconds=1))
-    first = actions.deliver_due_messages()
-    second = actions.deliver_due_messages()
+    first = delivery.deliver_due_messages()
+    second = delivery.deliver_due_messages()
     assert first.sent == [message.pk] and second.sent == []
     assert len(smtp_settings.wait_for(1)) == 1
 
@@ -131,10 +131,10 @@ def test_a_worker_killed_mid_send_loses_nothing(api, smtp_settings, make_company
     message = Message.objects.get()
     # What a crash leaves behind: claimed, "sending", never finished.
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENDING, claimed_at=timezone.now() - actions.SENDING_LEASE - timedelta(seconds=1),
+        status=MessageStatus.SENDING, claimed_at=timezone.now() - delivery.SENDING_LEASE - timedelta(seconds=1),
         send_at=timezone.now() - timedelta(minutes=10), claim_token="dead-worker",
     )
-    assert actions.sweep_outbox() == 1
+    assert delivery.sweep_outbox() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(smtp_settings.wait_for(1)) == 1
@@ -148,8 +148,8 @@ def test_cancelled_before_send_time_is_never_sent(api, smtp_settings, make_compa
     client.post("/api/v1/applications", application_body())
     client.post("/api/v1/applications", application_body(status="active"))
     Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
-    assert actions.sweep_outbox() == 0
-    assert actions.deliver_due_messages().sent == []
+    assert delivery.sweep_outbox() == 0
+    assert delivery.deliver_due_messages().sent == []
     assert smtp_settings.received == []
 
 
@@ -161,7 +161,7 @@ def test_send_now_bypasses_delay_and_window(smtp_settings, make_company, django_
     message = Message.objects.get()
     assert message.send_at > timezone.now() + timedelta(hours=9)
     with django_capture_on_commit_callbacks(execute=True):
-        actions.send_message_now(company, message.pk)
+        notices.send_message_now(company, message.pk)
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert len(smtp_settings.wait_for(1)) == 1
@@ -184,20 +184,19 @@ def test_a_burst_wakes_one_worker_not_one_per_notice(monkeypatch):
     from huey.contrib.djhuey import HUEY
 
     from tsunagu.lib import queue
-    from tsunagu.messaging import tasks
 
     calls = []
     monkeypatch.setattr(queue, "enqueue", lambda name: calls.append(1))  # what reaches the queue
-    HUEY.get(tasks._WAKE_KEY)  # start clean
+    HUEY.get(notices.DELIVERY_WAKE_KEY)  # start clean
     for _ in range(50):
-        tasks.request_delivery()
+        notices.request_delivery()
     assert len(calls) == 1
-    HUEY.get(tasks._WAKE_KEY)  # what the task does when a worker starts it
-    tasks.request_delivery()
+    HUEY.get(notices.DELIVERY_WAKE_KEY)  # what the task does when a worker starts it
+    notices.request_delivery()
     assert len(calls) == 2
     # A marker left behind by a lost task does not block delivery for long.
-    HUEY.put(tasks._WAKE_KEY, str(0.0))
-    tasks.request_delivery()
+    HUEY.put(notices.DELIVERY_WAKE_KEY, str(0.0))
+    notices.request_delivery()
     assert len(calls) == 3
 
 
@@ -210,7 +209,7 @@ def test_an_undo_that_races_with_the_claim_still_stops_the_notice(smtp_settings,
     Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
     # The status changed without the cancel reaching the outbox (e.g. it committed after the claim).
     Application.objects.update(status="active")
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     message = Message.objects.get()
     assert message.status == MessageStatus.CANCELLED
     assert smtp_settings.received == []
@@ -235,7 +234,7 @@ def test_an_offer_elsewhere_stops_a_notice_already_planned(api, make_company, sm
     client.post("/api/v1/applications", application_body(external_id="OTHER", status="active", stage="内定",
                                                          job={"title": "営業"}))
     Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     assert Message.objects.get().status == MessageStatus.CANCELLED
     assert smtp_settings.received == []
 
@@ -251,7 +250,7 @@ def test_rejections_for_several_jobs_within_the_window_share_one_notice(make_com
     assert Message.objects.filter(status=MessageStatus.SCHEDULED).count() == 1
     assert "combined" in Message.objects.get(application__external_id="A-2").cancel_reason
     Message.objects.filter(status=MessageStatus.SCHEDULED).update(send_at=timezone.now() - timedelta(seconds=1))
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     [received] = smtp_settings.wait_for(1)
     assert "「バックエンドエンジニア、データアナリスト」" in text_part(received["message"])
 
@@ -282,7 +281,7 @@ def test_combining_can_be_switched_off(make_company):
 
 def test_long_japanese_subject_and_names_are_folded_and_read_back_intact(api, company, smtp_settings,
                                                                          django_capture_on_commit_callbacks):
-    from tsunagu.messaging.actions import save_template
+    from tsunagu.messaging.actions.templates import save_template
 
     subject = "【株式会社アクメ】{{ job_title }}の選考結果につきまして、誠に恐縮ながらご連絡申し上げます(重要なお知らせ)"
     save_template(company, "rejection", subject=subject, body_text="{{ candidate_name }}様\n\n{{ referral_url }}\n")
@@ -314,16 +313,14 @@ def test_a_line_break_in_a_name_cannot_add_a_header(smtp_settings, make_company)
 
 
 def test_one_delivery_task_sends_batch_after_batch_until_nothing_is_due(api, smtp_settings, monkeypatch):
-    from tsunagu.messaging import tasks
-
     for number in range(5):
         api.post("/api/v1/applications", application_body(external_id=f"A-{number}",
                                                           candidate={"name": "山田 太郎",
                                                                      "email": f"t{number}@example.jp"}))
     woken = []
     # No other worker joins in: the one task must get through all of it by itself.
-    monkeypatch.setattr(tasks, "request_delivery", lambda: woken.append(1))
-    report = actions.deliver_while_due(batch_size=2)
+    monkeypatch.setattr(notices, "request_delivery", lambda: woken.append(1))
+    report = delivery.deliver_while_due(batch_size=2)
     assert sorted(report.sent) == sorted(Message.objects.values_list("pk", flat=True))
     assert len(smtp_settings.wait_for(5)) == 5
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
@@ -332,7 +329,7 @@ def test_one_delivery_task_sends_batch_after_batch_until_nothing_is_due(api, smt
 
 def test_sent_html_carries_the_open_pixel_and_keeps_the_personal_links(api, company, smtp_settings,
                                                                        django_capture_on_commit_callbacks):
-    from tsunagu.messaging.actions import save_template
+    from tsunagu.messaging.actions.templates import save_template
 
     save_template(company, "rejection", subject="選考結果のご連絡",
                   body_text="{{ candidate_name }}様\n\n求人一覧: https://jobs.acme.example/list\n\n{{ referral_url }}\n")
@@ -360,20 +357,20 @@ def test_a_slow_mail_server_makes_the_batch_hand_back_the_rest_before_its_lease_
 
     with smtp_running(Tarpit(port=free_port())) as sink:
         send_through(settings, sink)
-        monkeypatch.setattr(actions, "SENDING_LEASE", timedelta(seconds=1.4))
+        monkeypatch.setattr(delivery, "SENDING_LEASE", timedelta(seconds=1.4))
         _company, key = make_company(delay_minutes=60)
         for number in range(6):
             ApiClient(key).post("/api/v1/applications", application_body(
                 external_id=f"A-{number}", email_address=f"p{number}@example.jp"))
         Message.objects.update(send_at=timezone.now() - timedelta(seconds=1))
 
-        first = actions.deliver_due_messages(batch_size=6)
+        first = delivery.deliver_due_messages(batch_size=6)
         assert 1 <= len(first.sent) < 6 and first.handed_back == 6 - len(first.sent)
         rest = Message.objects.exclude(pk__in=first.sent)
         assert {(m.status, m.attempts, m.claim_token) for m in rest} == {(MessageStatus.SCHEDULED, 0, "")}
         # Nothing is left "sending" for the sweep to hand to another worker.
         assert not Message.objects.filter(status=MessageStatus.SENDING).exists()
-        while actions.deliver_due_messages(batch_size=6).claimed:
+        while delivery.deliver_due_messages(batch_size=6).claimed:
             pass
         assert Message.objects.filter(status=MessageStatus.SENT).count() == 6
         received = sink.wait_for(6)

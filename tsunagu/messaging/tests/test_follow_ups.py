@@ -9,10 +9,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tsunagu.messaging import actions, followups
+from tsunagu.messaging import template_sets
+from tsunagu.messaging.actions import delivery, followups
+from tsunagu.messaging.actions.suppression import suppress
 from tsunagu.messaging.defaults import DEFAULT_FOLLOW_UP_STEPS
 from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, MessageStatus, MessageTemplate
-from tsunagu.messaging.suppression import suppress
 from tsunagu.talent.models import Application
 from tsunagu.talent.stages import Stage
 from tsunagu.testing import application_body, text_part
@@ -45,14 +46,14 @@ def follow_ups(**filters):
 def test_a_new_company_has_the_default_sequence_and_wording(company):
     steps = list(FollowUpStep.objects.filter(company=company).order_by("step").values("step", "delay_days", "active"))
     assert steps == [{"step": 1, "delay_days": 182, "active": True}, {"step": 2, "delay_days": 365, "active": True}]
-    six = actions.template_for(company, MessageKind.FOLLOW_UP, step=1)
-    twelve = actions.template_for(company, MessageKind.FOLLOW_UP, step=2)
+    six = template_sets.template_for(company, MessageKind.FOLLOW_UP, step=1)
+    twelve = template_sets.template_for(company, MessageKind.FOLLOW_UP, step=2)
     assert "その後いかがお過ごしでしょうか" in six.subject + six.body_text and "{{ referral_url }}" in six.body_text
     assert "open_positions" in twelve.body_text and (six.step, twelve.step) == (1, 2)
     # A step added later, without wording of its own, uses the kind's default.
-    assert actions.template_for(company, MessageKind.FOLLOW_UP, step=3).step == 0
-    assert actions.current_template(company, MessageKind.INVITATION).version == 1
-    assert actions.current_template(company, MessageKind.WELCOME_BACK).version == 1
+    assert template_sets.template_for(company, MessageKind.FOLLOW_UP, step=3).step == 0
+    assert template_sets.current_template(company, MessageKind.INVITATION).version == 1
+    assert template_sets.current_template(company, MessageKind.WELCOME_BACK).version == 1
 
 
 def test_the_data_migration_gives_existing_companies_the_defaults(company):
@@ -85,7 +86,7 @@ def test_a_simulated_year_plans_the_6_and_12_month_follow_ups_once_each(api, com
     assert all(m.status == MessageStatus.SCHEDULED and m.kind == MessageKind.FOLLOW_UP for m in (six, twelve))
     assert (six.to_email, six.to_name) == ("yoshiko@example.jp", "髙橋 𠮷子")
 
-    report = actions.deliver_due_messages()
+    report = delivery.deliver_due_messages()
     assert sorted(report.sent) == [six.pk, twelve.pk]
     six.refresh_from_db()
     twelve.refresh_from_db()
@@ -166,7 +167,7 @@ def test_a_stop_rule_that_starts_after_planning_stops_the_mail_at_send_time(api,
     [message] = follow_ups()
     api.post("/api/v1/applications", application_body(external_id="A-9", status="active",
                                                       job={"external_id": "J-2", "title": "営業"}))
-    report = actions.deliver_due_messages()
+    report = delivery.deliver_due_messages()
     assert report.sent == []
     message.refresh_from_db()
     assert message.status == MessageStatus.CANCELLED
@@ -175,7 +176,7 @@ def test_a_stop_rule_that_starts_after_planning_stops_the_mail_at_send_time(api,
     other = reject(api, external_id="A-3", email="other@example.jp")
     followups.plan_due_follow_ups(T0 + 184 * DAY)
     Application.objects.filter(pk=other.pk).update(status="active")
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     assert follow_ups(application=other).get().cancel_reason == followups.stop_text(followups.STOP_NOT_REJECTED)
     assert application.pk != other.pk
 
@@ -232,7 +233,7 @@ def test_a_follow_up_arrives_over_smtp_with_list_unsubscribe_and_a_working_refer
         api, company, smtp_settings):
     reject(api)
     followups.plan_due_follow_ups(T0 + 183 * DAY)
-    report = actions.deliver_due_messages()
+    report = delivery.deliver_due_messages()
     assert len(report.sent) == 1
     [received] = smtp_settings.wait_for(1)
     mail = received["message"]

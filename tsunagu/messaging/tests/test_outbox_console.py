@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tsunagu.companies.models import Role
-from tsunagu.messaging import actions
+from tsunagu.messaging.actions import alerts
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageStatus
 from tsunagu.testing import ApiClient, application_body
 
@@ -84,13 +84,13 @@ def test_failures_are_mailed_to_the_admins_once(make_company, smtp_settings, dja
     failed.refresh_from_db()
     assert failed.status == MessageStatus.FAILED
     smtp_settings.respond = None
-    assert actions.alert_failures() == 1
+    assert alerts.alert_failures() == 1
     [alert] = smtp_settings.wait_for(1)
     assert alert["rcpt"] == ["boss@acme.example"]
     assert "1件" in alert["message"]["Subject"]
     body = alert["message"].get_content()
     assert "c1@example.jp" in body and "550" in body and f"/console/outbox/{failed.pk}/" in body
-    assert actions.alert_failures() == 0  # each failure is alerted once
+    assert alerts.alert_failures() == 0  # each failure is alerted once
     assert len(smtp_settings.received) == 1
 
 

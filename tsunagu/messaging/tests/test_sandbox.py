@@ -7,7 +7,8 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 
-from tsunagu.messaging import actions, rendering
+from tsunagu.messaging import rendering, sandbox
+from tsunagu.messaging.actions import templates
 from tsunagu.messaging.models import MessageKind, MessageTemplate
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +19,8 @@ LONG = "x" * 200
 def refused(company, body, kind=MessageKind.REJECTION) -> str:
     started = time.monotonic()
     with pytest.raises(ValidationError) as error:
-        actions.save_template(company, kind, subject="件名", body_text=body)
-    assert time.monotonic() - started < rendering.MAX_SECONDS + 1
+        templates.save_template(company, kind, subject="件名", body_text=body)
+    assert time.monotonic() - started < sandbox.MAX_SECONDS + 1
     assert MessageTemplate.objects.filter(company=company, kind=kind).count() == (3 if kind == "follow_up" else 1)
     return " ".join(error.value.message_dict["body_text"])
 
@@ -80,7 +81,7 @@ def test_ordinary_templates_still_work(company):
             "{% for job in open_positions %}{{ loop.index }}. {{ job }}\n{% endfor %}"
             "{% macro line(text) %}― {{ text }} ―{% endmacro %}{{ line(company_name) }}\n"
             "{{ open_positions|join('、') }} {{ range(3)|list|length }} {{ 2 ** 10 }} {{ '=' * 10 }}")
-    saved = actions.save_template(company, MessageKind.FOLLOW_UP, subject="{{ company_name }}", body_text=body)
+    saved = templates.save_template(company, MessageKind.FOLLOW_UP, subject="{{ company_name }}", body_text=body)
     text = rendering.render(saved.subject, saved.body_text, rendering.sample_context(MessageKind.FOLLOW_UP)).text
     assert text.splitlines()[:4] == ["髙橋 𠮷子様 高橋 𠮷子", "1. バックエンドエンジニア", "2. カスタマーサクセス",
                                      "― 株式会社サンプル ―"]
@@ -91,7 +92,7 @@ def test_a_template_that_explodes_only_with_real_data_fails_one_message_without_
     # Passes at save with the sample name; with this candidate's name it would loop 10**8 times.
     body = ("{% if candidate_name == '山田 太郎' %}{% for i in range(10000) %}{% for j in range(10000) %}"
             "{% endfor %}{% endfor %}{% endif %}{{ candidate_name }}様")
-    actions.save_template(company, MessageKind.REJECTION, subject="件名", body_text=body)
+    templates.save_template(company, MessageKind.REJECTION, subject="件名", body_text=body)
     outcome = {}
 
     def render_in_a_worker_thread():
@@ -106,7 +107,7 @@ def test_a_template_that_explodes_only_with_real_data_fails_one_message_without_
     worker.start()
     worker.join(timeout=10)
     assert not worker.is_alive()
-    assert outcome["seconds"] < rendering.MAX_SECONDS + 1
+    assert outcome["seconds"] < sandbox.MAX_SECONDS + 1
     assert "1行目: 繰り返しや呼び出しが多すぎます" in outcome["error"]
     # The budget belongs to one render: the next one starts afresh.
     assert rendering.render("件名", "{{ candidate_name }}様", {"candidate_name": "山田 太郎"}).text == "山田 太郎様\n"

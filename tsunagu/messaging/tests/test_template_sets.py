@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from tsunagu.messaging import actions, template_sets, tracking
+from tsunagu.analytics.ab_testing import compare_proportions, variant_stats
+from tsunagu.messaging import compose, template_sets
+from tsunagu.messaging.actions import delivery, templates
 from tsunagu.messaging.models import (
     EventKind,
     Message,
@@ -16,7 +18,8 @@ from tsunagu.messaging.models import (
     MessageStatus,
     MessageTemplate,
 )
-from tsunagu.messaging.template_sets import Slot, compare_proportions
+from tsunagu.messaging.template_sets import Slot
+from tsunagu.messaging.tracking.links import referral_path
 from tsunagu.relay.models import Registration, RegistrationRequest
 from tsunagu.talent.stages import Stage
 from tsunagu.testing import application_body
@@ -28,12 +31,12 @@ SALES = {"external_id": "J-2", "title": "法人営業", "category": "営業"}
 
 
 def save(company, marker, kind=MessageKind.REJECTION, variant="", **slot):
-    return actions.save_template(company, kind, subject=f"{marker} {{{{ company_name }}}}",
+    return templates.save_template(company, kind, subject=f"{marker} {{{{ company_name }}}}",
                                  body_text=f"{{{{ candidate_name }}}}様 {marker}", slot=Slot(**slot), variant=variant)
 
 
 def chosen(company, **facts) -> str:
-    return actions.template_for(company, MessageKind.REJECTION, variant="", **facts).subject.split()[0]
+    return template_sets.template_for(company, MessageKind.REJECTION, variant="", **facts).subject.split()[0]
 
 
 def test_the_fallback_chain_picks_the_most_specific_slot(company):
@@ -63,10 +66,10 @@ def test_the_fallback_chain_picks_the_most_specific_slot(company):
 def test_a_follow_up_step_uses_its_own_slots_before_the_kind_default(company):
     save(company, "第1回・最終", kind=MessageKind.FOLLOW_UP, step=1, stage=Stage.FINAL_INTERVIEW)
     facts = {"stage": Stage.FINAL_INTERVIEW, "job_category": "エンジニア"}
-    subject = actions.template_for(company, MessageKind.FOLLOW_UP, step=1, variant="", **facts).subject
+    subject = template_sets.template_for(company, MessageKind.FOLLOW_UP, step=1, variant="", **facts).subject
     assert subject.startswith("第1回・最終")
-    assert actions.template_for(company, MessageKind.FOLLOW_UP, step=1, stage=Stage.TEST).step == 1  # default step 1
-    assert actions.template_for(company, MessageKind.FOLLOW_UP, step=5, **facts).step == 0  # the kind's default
+    assert template_sets.template_for(company, MessageKind.FOLLOW_UP, step=1, stage=Stage.TEST).step == 1  # default step 1
+    assert template_sets.template_for(company, MessageKind.FOLLOW_UP, step=5, **facts).step == 0  # the kind's default
     with pytest.raises(ValidationError):  # only follow-up kinds have steps
         save(company, "x", step=1)
 
@@ -75,7 +78,7 @@ def test_notices_use_their_slot_and_record_the_version(company, api):
     save(company, "最終面接の方へ", stage=Stage.FINAL_INTERVIEW, job_category="エンジニア")
     api.post("/api/v1/applications", application_body("A-1", stage="最終面接", job=ENGINEER))
     api.post("/api/v1/applications", application_body("A-2", email_address="b@example.jp", stage="書類選考", job=ENGINEER))
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     final = Message.objects.get(application__external_id="A-1")
     screening = Message.objects.get(application__external_id="A-2")
     assert final.subject == "最終面接の方へ 株式会社アクメ"
@@ -86,14 +89,14 @@ def test_notices_use_their_slot_and_record_the_version(company, api):
 def test_retiring_a_slot_falls_back_and_the_default_cannot_be_retired(company):
     save(company, "最終", stage=Stage.FINAL_INTERVIEW)
     assert chosen(company, stage=Stage.FINAL_INTERVIEW) == "最終"
-    assert actions.retire_template(company, MessageKind.REJECTION, slot=Slot(stage=Stage.FINAL_INTERVIEW)) == 1
+    assert templates.retire_template(company, MessageKind.REJECTION, slot=Slot(stage=Stage.FINAL_INTERVIEW)) == 1
     assert chosen(company, stage=Stage.FINAL_INTERVIEW).startswith("選考結果のご連絡")  # the default
     # The history stays; saving again brings the slot back.
     assert MessageTemplate.objects.filter(stage=Stage.FINAL_INTERVIEW, retired=True).count() == 1
     save(company, "最終2", stage=Stage.FINAL_INTERVIEW)
     assert chosen(company, stage=Stage.FINAL_INTERVIEW) == "最終2"
     with pytest.raises(ValidationError):
-        actions.retire_template(company, MessageKind.REJECTION)
+        templates.retire_template(company, MessageKind.REJECTION)
 
 
 def test_coverage_shows_where_a_final_interview_gets_broader_wording(company, api):
@@ -132,13 +135,13 @@ def test_coverage_page_highlights_fallbacks(company, api, login):
 
 
 def test_variants_are_assigned_at_random_and_recorded(company, api):
-    added = actions.add_variant(company, MessageKind.REJECTION)
+    added = templates.add_variant(company, MessageKind.REJECTION)
     assert added.variant == "B"
-    actions.save_template(company, MessageKind.REJECTION, subject="B案 {{ company_name }}",
+    templates.save_template(company, MessageKind.REJECTION, subject="B案 {{ company_name }}",
                           body_text="{{ candidate_name }}様 B案です。{{ referral_url }}", variant="B")
     for number in range(80):
         api.post("/api/v1/applications", application_body(f"A-{number}", email_address=f"p{number}@example.jp"))
-    while actions.deliver_due_messages().claimed:
+    while delivery.deliver_due_messages().claimed:
         pass
     sent = Message.objects.filter(kind=MessageKind.REJECTION, status=MessageStatus.SENT)
     assert sent.count() == 80
@@ -149,7 +152,7 @@ def test_variants_are_assigned_at_random_and_recorded(company, api):
         assert message.subject.startswith("B案") == (message.variant == "B")
     # The same message always draws the same variant (a retry or the outbox preview shows what is sent).
     one = sent.first()
-    again = actions._template_for_message(one, {})
+    again = compose._template_for_message(one, {})
     assert again.variant == one.variant
 
 
@@ -166,10 +169,10 @@ def _register(message):
 
 
 def test_variant_numbers_count_people_and_registrations(company, api, login):
-    actions.add_variant(company, MessageKind.REJECTION, slot=Slot(stage=Stage.FIRST_INTERVIEW))
+    templates.add_variant(company, MessageKind.REJECTION, slot=Slot(stage=Stage.FIRST_INTERVIEW))
     for number in range(12):
         api.post("/api/v1/applications", application_body(f"A-{number}", email_address=f"p{number}@example.jp"))
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     sent = list(Message.objects.filter(status=MessageStatus.SENT).select_related("company", "application__candidate"))
     a = [m for m in sent if m.variant == ""]
     b = [m for m in sent if m.variant == "B"]
@@ -180,7 +183,7 @@ def test_variant_numbers_count_people_and_registrations(company, api, login):
     MessageEvent.objects.create(company=company, message=a[0], kind=EventKind.CLICKED, occurred_at=now)
     MessageEvent.objects.create(company=company, message=b[0], kind=EventKind.CLICKED, occurred_at=now, machine=True)
     _register(a[0])
-    [group] = template_sets.variant_stats(company)
+    [group] = variant_stats(company)
     assert group.slot == Slot(stage=Stage.FIRST_INTERVIEW)
     stats = {v.label: v for v in group.variants}
     assert (stats["A"].sent, stats["A"].clicks, stats["A"].registrations) == (len(a), 2, 1)
@@ -190,11 +193,11 @@ def test_variant_numbers_count_people_and_registrations(company, api, login):
     # fetch is no one, a person's click an hour after sending counts for the variant.
     Message.objects.filter(pk=b[0].pk).update(sent_at=now - timedelta(hours=1))
     landing = Client()
-    assert landing.get(tracking.referral_path(b[0].pk), HTTP_USER_AGENT="Mimecast Link Scanner").status_code == 200
-    [group] = template_sets.variant_stats(company)
+    assert landing.get(referral_path(b[0].pk), HTTP_USER_AGENT="Mimecast Link Scanner").status_code == 200
+    [group] = variant_stats(company)
     assert {v.label: v.clicks for v in group.variants}["B"] == 0
-    assert landing.get(tracking.referral_path(b[0].pk), HTTP_USER_AGENT=PHONE).status_code == 200
-    [group] = template_sets.variant_stats(company)
+    assert landing.get(referral_path(b[0].pk), HTTP_USER_AGENT=PHONE).status_code == 200
+    [group] = variant_stats(company)
     assert {v.label: v.clicks for v in group.variants} == {"A": 2, "B": 1}
     page = login(company).get("/console/templates/ab/").content.decode()
     assert "件数が少なく判断できません" in page and "両側z検定" in page and "30通未満" in page
@@ -224,17 +227,17 @@ def test_the_template_list_shows_slots_and_variants_and_edits_them(company, logi
                                                "body_text": "{{ candidate_name }}様\n最終面接までありがとうございました。"})
     assert saved.status_code == 302
     slot = Slot("エンジニア", Stage.FINAL_INTERVIEW)
-    assert actions.template_for(company, MessageKind.REJECTION, **vars(slot)).subject.startswith("最終面接まで")
+    assert template_sets.template_for(company, MessageKind.REJECTION, **vars(slot)).subject.startswith("最終面接まで")
     # Add variant B, then retire it, then retire the slot.
     client.post(f"/console/templates/rejection/variants/add/?category=エンジニア&stage={Stage.FINAL_INTERVIEW}")
     listing = client.get("/console/templates/").content.decode()
     assert "最終面接 × エンジニア" in listing and ">A v1<" in listing and ">B v1<" in listing
     client.post(f"/console/templates/rejection/retire/?category=エンジニア&stage={Stage.FINAL_INTERVIEW}",
                 {"variant": "B"})
-    assert list(actions.template_set(company, MessageKind.REJECTION).slots[slot]) == [""]
+    assert list(template_sets.template_set(company, MessageKind.REJECTION).slots[slot]) == [""]
     client.post(f"/console/templates/rejection/retire/?category=エンジニア&stage={Stage.FINAL_INTERVIEW}",
                 {"variant": "*"})
-    assert slot not in actions.template_set(company, MessageKind.REJECTION).slots
+    assert slot not in template_sets.template_set(company, MessageKind.REJECTION).slots
     refused = client.post("/console/templates/rejection/retire/", {"variant": "*"}, follow=True)
     assert "既定の文面は削除できません" in refused.content.decode()
     assert client.get("/console/templates/rejection/?stage=99").status_code == 404

@@ -3,7 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tsunagu.messaging import actions, rendering
+from tsunagu.messaging import compose, rendering, template_sets
+from tsunagu.messaging.actions import templates
 from tsunagu.messaging.models import MessageKind, MessageTemplate
 from tsunagu.testing import application_body
 
@@ -11,14 +12,14 @@ pytestmark = pytest.mark.django_db
 
 
 def save(company, body, subject="選考結果のご連絡"):
-    return actions.save_template(company, MessageKind.REJECTION, subject=subject, body_text=body)
+    return templates.save_template(company, MessageKind.REJECTION, subject=subject, body_text=body)
 
 
 def test_new_company_starts_with_the_default_templates(company):
-    template = actions.current_template(company, MessageKind.REJECTION)
+    template = template_sets.current_template(company, MessageKind.REJECTION)
     assert template.version == 1
     assert "{{ referral_url }}" in template.body_text
-    assert actions.current_template(company, MessageKind.VERIFICATION).version == 1
+    assert template_sets.current_template(company, MessageKind.VERIFICATION).version == 1
 
 
 def test_saving_adds_a_version_and_keeps_the_old_one(company):
@@ -62,7 +63,7 @@ def test_a_blank_name_is_never_sent():
 
 def test_preview_uses_a_real_candidate_of_the_company(company, api):
     api.post("/api/v1/applications", application_body())
-    preview = actions.preview(company, MessageKind.REJECTION, subject="{{ company_name }}",
+    preview = compose.preview(company, MessageKind.REJECTION, subject="{{ company_name }}",
                               body_text="{{ candidate_name }}様 {{ job_title }} {{ stage }}")
     assert preview.subject == "株式会社アクメ"
     assert preview.text.startswith("髙橋 𠮷子様 バックエンドエンジニア 一次面接\n")

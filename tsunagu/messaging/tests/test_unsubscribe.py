@@ -15,7 +15,10 @@ from django.utils import timezone
 
 from tsunagu.companies.models import Role
 from tsunagu.lib.tokens import referral_token
-from tsunagu.messaging import actions, unsubscribe
+from tsunagu.messaging import unsubscribe
+from tsunagu.messaging.actions import delivery, notices, templates
+from tsunagu.messaging.actions import suppression as suppressing
+from tsunagu.messaging.actions.suppression import suppress
 from tsunagu.messaging.mime import uri_list_header
 from tsunagu.messaging.models import (
     EventKind,
@@ -26,7 +29,6 @@ from tsunagu.messaging.models import (
     Suppression,
     SuppressionReason,
 )
-from tsunagu.messaging.suppression import suppress
 from tsunagu.testing import ApiClient, application_body, html_part, text_part
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +108,7 @@ def test_notice_carries_rfc8058_headers_and_the_legal_footer(api, company, smtp_
 
 def test_a_user_template_cannot_drop_the_footer_but_can_place_the_link(api, company, smtp_settings,
                                                                         django_capture_on_commit_callbacks):
-    actions.save_template(company, "rejection", subject="選考結果",
+    templates.save_template(company, "rejection", subject="選考結果",
                           body_text="{{ candidate_name }}様\n\n停止: {{ unsubscribe_url }}\n")
     message = reject(api, django_capture_on_commit_callbacks)
     [received] = smtp_settings.wait_for(1)
@@ -124,7 +126,7 @@ def test_unsubscribe_url_is_a_documented_variable_only_where_mail_advertises(com
     assert "unsubscribe_url" in rendering.VARIABLES[MessageKind.REJECTION]
     assert "unsubscribe_url" not in rendering.VARIABLES[MessageKind.VERIFICATION]
     with pytest.raises(ValidationError, match="unsubscribe_url"):
-        actions.save_template(company, "verification", subject="確認", body_text="{{ unsubscribe_url }}")
+        templates.save_template(company, "verification", subject="確認", body_text="{{ unsubscribe_url }}")
 
 
 def test_the_verification_mail_is_transactional_and_never_held_back(api, company, smtp_settings, client,
@@ -168,7 +170,7 @@ def test_one_click_post_suppresses_at_once_and_a_later_notice_is_not_sent(encodi
     assert (suppression.email, suppression.reason, suppression.message_id) == (
         "yoshiko@example.jp", SuppressionReason.UNSUBSCRIBED, notice.pk)
     [event] = MessageEvent.objects.filter(message=notice)
-    assert (event.kind, event.detail) == (EventKind.UNSUBSCRIBED, unsubscribe.VIA_ONE_CLICK)
+    assert (event.kind, event.detail) == (EventKind.UNSUBSCRIBED, suppressing.VIA_ONE_CLICK)
     # A provider that repeats the request changes nothing more.
     assert one_click(path_of(https_url), encoding).status_code == 200
     assert Suppression.objects.count() == 1 and MessageEvent.objects.count() == 1
@@ -178,7 +180,7 @@ def test_one_click_post_suppresses_at_once_and_a_later_notice_is_not_sent(encodi
     assert later.status == MessageStatus.SUPPRESSED
     assert "配信停止の申し出" in later.status_reason
     assert timezone.localdate().strftime("%Y-%m-%d") in later.status_reason
-    actions.deliver_due_messages()
+    delivery.deliver_due_messages()
     assert len(smtp_settings.received) == 1
     [row] = api.get("/api/v1/messages", application="A-2").json()
     assert (row["status"], row["status_reason"]) == ("suppressed", later.status_reason)
@@ -193,7 +195,7 @@ def test_an_address_suppressed_after_planning_is_held_back_at_send_time(make_com
     # As a bounce webhook would: straight onto the list, in another spelling of the address.
     suppress(company, "yoshiko@example.jp", SuppressionReason.HARD_BOUNCE, detail="550 5.1.1 unknown user")
     Message.objects.filter(pk=notice.pk).update(send_at=timezone.now() - timedelta(seconds=1))
-    report = actions.deliver_due_messages()
+    report = delivery.deliver_due_messages()
     assert report.suppressed == [notice.pk] and report.sent == []
     notice.refresh_from_db()
     assert notice.status == MessageStatus.SUPPRESSED
@@ -218,7 +220,7 @@ def test_the_pages_button_unsubscribes_too(api, company, django_capture_on_commi
     notice = reject(api, django_capture_on_commit_callbacks)
     response = Client(enforce_csrf_checks=True).post(path_of(unsubscribe.unsubscribe_url(notice.pk)), {"confirm": "1"})
     assert response.status_code == 200
-    assert MessageEvent.objects.get().detail == unsubscribe.VIA_PAGE
+    assert MessageEvent.objects.get().detail == suppressing.VIA_PAGE
     assert "配信は停止済みです" in Client().get(path_of(unsubscribe.unsubscribe_url(notice.pk))).content.decode()
 
 
@@ -227,7 +229,7 @@ def test_forged_or_tampered_tokens_are_404_and_change_nothing(api, company, djan
     token = unsubscribe.unsubscribe_token(notice.pk)
     value, mac = token.split(".")
     flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
-    verification = actions.plan_verification_mail(company, key="verify:1", to_email="yoshiko@example.jp",
+    verification = notices.plan_verification_mail(company, key="verify:1", to_email="yoshiko@example.jp",
                                                   to_name="髙橋 𠮷子", verify_token="x")
     forged = [
         f"{value}.{flipped}",                               # altered signature
@@ -294,7 +296,7 @@ def test_preference_page_stops_all_mail_and_the_candidate_may_resume(api, compan
     stopped = Client(enforce_csrf_checks=True).post(path, {"action": "stop"})
     assert stopped.status_code == 200 and 'id="done"' in stopped.content.decode()
     assert Suppression.objects.get().reason == SuppressionReason.UNSUBSCRIBED
-    assert MessageEvent.objects.get().detail == unsubscribe.VIA_PREFERENCES
+    assert MessageEvent.objects.get().detail == suppressing.VIA_PREFERENCES
 
     resumed = Client(enforce_csrf_checks=True).post(path, {"action": "resume"})
     assert resumed.status_code == 200 and "配信を再開しました" in resumed.content.decode()

@@ -3,6 +3,7 @@
 import pytest
 
 from tsunagu.messaging import unsubscribe
+from tsunagu.messaging.actions import suppression as suppressing
 from tsunagu.messaging.models import Message, MessageEvent, MessageKind, Suppression, SuppressionReason
 from tsunagu.testing import PHONE, application_body
 
@@ -57,6 +58,6 @@ def test_confirmation_page_on_a_phone(api, company, live_server, new_page):
     page.wait_for_selector("#unsubscribed")
     assert page.url == link  # answered in place, no redirect
     assert Suppression.objects.get(company=company).email == "yoshiko@example.jp"
-    assert MessageEvent.objects.get().detail == unsubscribe.VIA_PAGE
+    assert MessageEvent.objects.get().detail == suppressing.VIA_PAGE
     page.click("text=メールの設定を見る")
     assert page.text_content("#state") == "停止中"

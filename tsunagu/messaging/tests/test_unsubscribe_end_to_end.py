@@ -10,7 +10,7 @@ import requests
 
 from tsunagu.testing import run_cli, running_tsunagu, text_part
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def rejection(external_id: str, job_title: str) -> dict:

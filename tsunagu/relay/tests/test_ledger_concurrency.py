@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connections
 
-from tsunagu.intake.actions import record_application_event
+from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.lib.tokens import verify_token
 from tsunagu.messaging.models import MessageKind

@@ -5,12 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tsunagu.companies import actions
 from tsunagu.companies.models import SendWindow
-
-
-def validation_message(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
-    return " ".join(exc.messages)
+from tsunagu.lib.commands import validation_message
 
 
 class Command(BaseCommand):

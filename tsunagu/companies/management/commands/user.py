@@ -4,8 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from tsunagu.companies import actions
-from tsunagu.companies.management.commands.company import validation_message
-from tsunagu.companies.models import Company, Role
+from tsunagu.companies.models import Role
+from tsunagu.companies.selectors import company_by_slug
+from tsunagu.lib.commands import validation_message
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         company = None
         if options["company"]:
-            company = Company.objects.filter(slug=options["company"]).first()
+            company = company_by_slug(options["company"])
             if company is None:
                 raise CommandError(f"no company with slug {options['company']!r}")
         try:

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
-from tsunagu.intake import actions
+from tsunagu.intake.actions import imports
 from tsunagu.intake.csv_import import FIELDS, IGNORE, CsvFileError, parse_mapping
 
 # Files with more rows than this get a progress display even when stderr is not a terminal.
@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
         bar = ProgressBar(sys.stderr)
         try:
-            result = actions.import_csv(found, file, dry_run=dry_run, send_notices=send_notices, mapping=mapping,
+            result = imports.import_csv(found, file, dry_run=dry_run, send_notices=send_notices, mapping=mapping,
                                         progress=bar.update)
         except CsvFileError as exc:
             if as_json:
@@ -58,7 +58,7 @@ class Command(BaseCommand):
     def _print_json(self, data: dict) -> None:
         self.stdout.write(json_dumps(data))
 
-    def _print_summary(self, file: str, result: actions.ImportResult) -> None:
+    def _print_summary(self, file: str, result: imports.ImportResult) -> None:
         out = self.stdout
         heading = _("%(file)s(%(encoding)s、%(rows)s 行)") % {
             "file": file, "encoding": result.encoding, "rows": f"{result.total_rows:,}"}
@@ -89,7 +89,7 @@ class ProgressBar:
         self.shown = False
         self.last_tenth = -1
 
-    def update(self, result: actions.ImportResult) -> None:
+    def update(self, result: imports.ImportResult) -> None:
         total = result.total_rows
         if not total or not (self.tty or total > PROGRESS_ROWS):
             return

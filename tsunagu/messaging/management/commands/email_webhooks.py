@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from tsunagu.messaging.urls import PROVIDERS
+from tsunagu.messaging.provider_events import WEBHOOK_PROVIDERS
 
 
 def webhook_urls() -> dict[str, str]:
@@ -17,7 +17,7 @@ def webhook_urls() -> dict[str, str]:
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@"
     return {
         provider: f"{base.scheme}://{credentials}{base.netloc}{reverse(f'mail_events_{provider}')}"
-        for provider in PROVIDERS
+        for provider in WEBHOOK_PROVIDERS
     }
 
 

@@ -1,36 +1,30 @@
-"""Actions for ATS connections and their webhook deliveries (receive fast, process in the worker)."""
+"""Webhook deliveries: received fast (verify, de-duplicate, one insert), processed in the worker.
+
+Polled changes (intake.actions.polling) are stored as deliveries too, and processed the same way.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tsunagu.companies.models import Company
-from tsunagu.intake.adapters import adapter_for
-from tsunagu.intake.adapters.generic import BadPayload
-from tsunagu.intake.models import AtsConnection, AtsKind, DeliveryStatus, WebhookDelivery
+from tsunagu.intake.actions.events import record_application_event
+from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable
+from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
+from tsunagu.lib import queue
 from tsunagu.lib.db import serialized_writes, yield_to_requests
-from tsunagu.lib.queue import request_once
 from tsunagu.talent.stages import Stage
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_KINDS = [AtsKind.GREENHOUSE, AtsKind.LEVER, AtsKind.ASHBY, AtsKind.WORKABLE, AtsKind.GENERIC]
-# ATSs without webhooks: Tsunagu polls their API from the scheduler (intake/polling.py).
-POLLING_KINDS = [AtsKind.HERP]
-CONNECTION_KINDS = WEBHOOK_KINDS + POLLING_KINDS
-
-CONNECTION_CACHE_SECONDS = 5.0
 PROCESSING_WAKE_KEY = "tsunagu.intake.processing-requested"
 PROCESSING_BATCH = 100
 # One processing task works this long at most, then queues its successor.
@@ -38,39 +32,6 @@ PROCESSING_TASK_SECONDS = 30.0
 RETRY_DELAY_SECONDS = 60
 # A delivery left "processing" this long (worker died, retries exhausted) is queued again by the sweep.
 PROCESSING_LEASE = timedelta(minutes=5)
-
-
-def add_connection(company: Company, *, kind: str, secret: str = "", api_key: str = "",
-                   api_base_url: str = "") -> AtsConnection:
-    if kind not in CONNECTION_KINDS:
-        raise ValidationError({"kind": _("対応していない種類です: %(kind)s") % {"kind": kind}})
-    if kind in WEBHOOK_KINDS and len(secret or "") < 8:
-        raise ValidationError({"secret": _("署名シークレットは8文字以上にしてください。")})
-    if kind == AtsKind.LEVER and not api_key:
-        raise ValidationError({"api_key": _("Lever には API キーが必要です(アーカイブ理由と候補者情報の取得に使います)。")})
-    if kind == AtsKind.HERP and not (api_key or "").strip():
-        raise ValidationError({"api_key": _("HERP Hire には API キーが必要です(応募の一覧の取得に使います)。")})
-    connection = AtsConnection(company=company, kind=kind, secret=secret if kind in WEBHOOK_KINDS else "",
-                               api_key=(api_key or "").strip(), api_base_url=api_base_url)
-    if kind == AtsKind.HERP:
-        from tsunagu.intake.adapters.herp import DEFAULT_STAGE_MAPPING
-
-        connection.stage_mapping = dict(DEFAULT_STAGE_MAPPING)
-    connection.full_clean()
-    connection.save()
-    return connection
-
-
-def update_mappings(connection: AtsConnection, *, stage_mapping: dict, reason_mapping: dict) -> AtsConnection:
-    valid_stages = {str(stage.value) for stage in Stage}
-    bad = [name for name, value in stage_mapping.items() if str(value) not in valid_stages]
-    if bad:
-        raise ValidationError(_("選考ステップの対応が正しくありません: %(names)s") % {"names": ", ".join(bad)})
-    connection.stage_mapping = {str(k).strip(): int(v) for k, v in stage_mapping.items() if str(k).strip()}
-    connection.reason_mapping = {str(k).strip(): str(v).strip() for k, v in reason_mapping.items()
-                                 if str(k).strip() and str(v).strip()}
-    connection.save(update_fields=["stage_mapping", "reason_mapping"])
-    return connection
 
 
 @dataclass
@@ -82,7 +43,7 @@ class Receipt:
 
 def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt:
     """The webhook request's whole job: verify, de-duplicate, one insert, wake a worker for the rest."""
-    adapter = adapter_for(connection.kind)
+    adapter = connection.adapter
     if not adapter.verify(connection, headers, body):
         # Nothing of an unverified request is stored: a log line and a counter HR sees.
         logger.warning("webhook %s/%s: signature check failed", connection.kind, connection.pk)
@@ -115,29 +76,10 @@ def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt
     return Receipt(200, "queued" if parsed.relevant else "ignored", delivery)
 
 
-_CONNECTIONS: dict[tuple[str, str], tuple[float, AtsConnection | None]] = {}
-_CONNECTIONS_LOCK = threading.Lock()
-
-
-def webhook_connection(kind: str, token: str) -> AtsConnection | None:
-    """The active webhook connection a URL names, or None. Remembered for a few seconds per web process:
-    an ATS posts in bursts, and building this query was a large share of a webhook request's CPU.
-    A connection switched off stops receiving within CONNECTION_CACHE_SECONDS."""
-    now = time.monotonic()
-    cached = _CONNECTIONS.get((kind, token))
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    connection = (AtsConnection.objects.filter(kind=kind, token=token, active=True, kind__in=WEBHOOK_KINDS)
-                  .select_related("company").first())
-    with _CONNECTIONS_LOCK:
-        if len(_CONNECTIONS) > 10_000:  # unknown tokens from a scanner must not grow it without bound
-            _CONNECTIONS.clear()
-        _CONNECTIONS[(kind, token)] = (now + CONNECTION_CACHE_SECONDS, connection)
-    return connection
-
-
-def forget_cached_connections() -> None:
-    _CONNECTIONS.clear()
+def send_test_event(connection: AtsConnection) -> Receipt:
+    """The console's "send a test event": a correctly signed harmless delivery through the real check."""
+    headers, body, _payload = connection.adapter.sample(connection)
+    return receive_delivery(connection, headers, body)
 
 
 class RetryLater(Exception):
@@ -146,7 +88,7 @@ class RetryLater(Exception):
 
 def request_processing() -> None:
     """Make sure a worker will process the queued deliveries (one waiting task covers a whole burst)."""
-    request_once(PROCESSING_WAKE_KEY, "tsunagu.intake.tasks.process_queued_deliveries_task")
+    queue.request_once(PROCESSING_WAKE_KEY, "tsunagu.intake.tasks.process_queued_deliveries_task")
 
 
 def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,
@@ -154,8 +96,6 @@ def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,
     """The worker's task: process queued deliveries oldest first until none is left (or max_seconds
     have passed; then a fresh task continues). A delivery whose vendor API is down is handed to a
     retrying task of its own. Returns how many were processed."""
-    from tsunagu.intake.tasks import process_delivery_task
-
     deadline = time.monotonic() + max_seconds
     processed = 0
     while True:
@@ -168,7 +108,8 @@ def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,
             try:
                 process_delivery(delivery_id)
             except RetryLater:
-                process_delivery_task.schedule(args=(delivery_id,), delay=RETRY_DELAY_SECONDS)
+                queue.enqueue("tsunagu.intake.tasks.process_delivery_task", delivery_id,
+                              delay=RETRY_DELAY_SECONDS)
             processed += 1
         if len(queued) < batch_size:
             return processed
@@ -180,9 +121,6 @@ def process_queued_deliveries(*, batch_size: int = PROCESSING_BATCH,
 def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDelivery:
     """Turn a delivery into application events and apply them (the worker's part). The delivery is
     claimed first, so two workers never process it at once; a retry takes it over from its earlier try."""
-    from tsunagu.intake.actions import record_application_event
-    from tsunagu.intake.adapters.lever import LeverApiError
-
     claimable = [DeliveryStatus.QUEUED, DeliveryStatus.PROCESSING] if retry else [DeliveryStatus.QUEUED]
     claimed = WebhookDelivery.objects.filter(pk=delivery_id, status__in=claimable).update(
         status=DeliveryStatus.PROCESSING, claimed_at=timezone.now())
@@ -191,8 +129,8 @@ def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDeliver
         return delivery
     connection = delivery.connection
     try:
-        outcome = adapter_for(connection.kind).events(connection, delivery.payload)
-    except LeverApiError as exc:
+        outcome = connection.adapter.events(connection, delivery.payload)
+    except VendorUnavailable as exc:
         # Stays "processing" (no other worker takes it) while its retries run; the sweep gives it back
         # to the queue if they all fail or are lost.
         WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome=str(exc)[:300])
@@ -226,26 +164,6 @@ def _finish(delivery, status, outcome, message=None) -> WebhookDelivery:
     return delivery
 
 
-def parse_mapping_lines(text: str, *, stages: bool) -> dict:
-    """"ATS name = Tsunagu name" per line (the console's mapping editor). Stages accept Tsunagu's stage
-    labels (e.g. 最終面接) or codes; an unknown stage is refused with its line number."""
-    labels = {str(stage.label): stage.value for stage in Stage} | {str(stage.value): stage.value for stage in Stage}
-    mapping = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        source, separator, target = line.partition("=")
-        if not separator or not source.strip() or not target.strip():
-            raise ValidationError(_("%(line)d行目: 「連携元の名前 = Tsunaguの名前」の形で書いてください。") % {"line": number})
-        target = target.strip()
-        if stages:
-            if target not in labels:
-                raise ValidationError(_("%(line)d行目: 不明な選考ステップです: %(name)s") % {"line": number, "name": target})
-            target = labels[target]
-        mapping[source.strip()] = target
-    return mapping
-
-
 def sweep_deliveries(*, queued_for: timedelta = timedelta(minutes=1),
                      lease: timedelta = PROCESSING_LEASE) -> int:
     """The scheduler's tick for webhooks: a verified delivery is stored before a worker is woken, so
@@ -259,9 +177,3 @@ def sweep_deliveries(*, queued_for: timedelta = timedelta(minutes=1),
     if waiting:
         request_processing()
     return waiting
-
-
-def send_test_event(connection: AtsConnection) -> Receipt:
-    """The console's "send a test event": a correctly signed harmless delivery through the real check."""
-    headers, body, _payload = adapter_for(connection.kind).sample(connection)
-    return receive_delivery(connection, headers, body)

@@ -1,29 +1,36 @@
-"""Console pages for templates and follow-ups: the template sets (slots and variants), the editor with its
-live preview, the coverage grid, the A/B numbers and the follow-up sequence. Thin: reads come from
-template_sets, every write goes through actions / followups."""
+"""The console's template pages: the template sets (slots and variants), the editor with its live preview,
+and the coverage grid. Thin: reads come from template_sets, every write goes through actions/templates.py.
+(The A/B numbers are analytics' page; the follow-up sequence is follow_ups.py.)"""
 
 from __future__ import annotations
-
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
-from tsunagu.messaging import actions, followups, rendering, template_sets
-from tsunagu.messaging.defaults import months_to_days
-from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, MessageStatus, MessageTemplate
-from tsunagu.messaging.template_sets import SLOTTED_KINDS, STEP_KINDS, Slot, variant_label
+from tsunagu.messaging import rendering, sandbox
+from tsunagu.messaging.actions import templates as templates_actions
+from tsunagu.messaging.compose import preview
+from tsunagu.messaging.models import FollowUpStep, MessageKind, MessageTemplate
+from tsunagu.messaging.template_sets import (
+    SLOTTED_KINDS,
+    STEP_KINDS,
+    TEMPLATED_KINDS,
+    Slot,
+    coverage,
+    observed_categories,
+    observed_reasons,
+    slot_url,
+    template_set,
+    variant_label,
+)
 from tsunagu.talent.models import Application, ApplicationStatus
-from tsunagu.talent.normalize import split_tags
 from tsunagu.talent.stages import Stage
 
 
@@ -33,12 +40,13 @@ class TemplateForm(forms.Form):
 
 
 def _kind_or_404(kind: str) -> str:
-    if kind not in MessageKind.values:
+    if kind not in TEMPLATED_KINDS:
         raise Http404
     return kind
 
 
-def _int(value, default: int = 0) -> int:
+def int_or(value, default: int = 0) -> int:
+    """A number from a form or query string, or `default`."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -47,20 +55,12 @@ def _int(value, default: int = 0) -> int:
 
 def _slot_from(kind: str, data) -> Slot:
     """The slot a page is about, from its query string (category, stage, reason, step); 404 if invalid."""
-    slot = Slot(job_category=data.get("category", "").strip(), stage=_int(data.get("stage")),
-                rejection_reason=data.get("reason", "").strip(), step=_int(data.get("step")))
+    slot = Slot(job_category=data.get("category", "").strip(), stage=int_or(data.get("stage")),
+                rejection_reason=data.get("reason", "").strip(), step=int_or(data.get("step")))
     try:
-        return actions.clean_slot(kind, slot)
+        return templates_actions.clean_slot(kind, slot)
     except ValidationError as exc:
         raise Http404 from exc
-
-
-def slot_url(name: str, kind: str, slot: Slot, variant: str | None = None) -> str:
-    params = slot.params()
-    if variant:
-        params["variant"] = variant
-    url = reverse(name, args=[kind])
-    return f"{url}?{urlencode(params)}" if params else url
 
 
 # --- the list of template sets ---------------------------------------------------------------------
@@ -74,7 +74,9 @@ def templates(request):
     company = request.company
     groups = []
     for kind, label in MessageKind.choices:
-        found = actions.template_set(company, kind)
+        if kind not in TEMPLATED_KINDS:
+            continue
+        found = template_set(company, kind)
         rows = []
         for slot in sorted(found.slots, key=_slot_order):
             variants = [{"name": name, "label": variant_label(name), "template": template,
@@ -85,15 +87,16 @@ def templates(request):
         groups.append({"kind": kind, "label": label, "rows": rows})
     return render(request, "messaging/templates.html", {
         "groups": groups, "slotted_kinds": [(k, MessageKind(k).label) for k in SLOTTED_KINDS],
-        "step_kinds": STEP_KINDS, **_slot_choices(company),
+        "step_kinds": STEP_KINDS, **slot_choices(company),
     })
 
 
-def _slot_choices(company) -> dict:
+def slot_choices(company) -> dict:
+    """What the forms offer for a slot: the company's job categories, stages, reasons and follow-up steps."""
     return {
-        "categories": [c for c in template_sets.observed_categories(company) if c],
+        "categories": [c for c in observed_categories(company) if c],
         "stages": [(value, label) for value, label in Stage.choices if value],
-        "reasons": [name for name, _n in template_sets.observed_reasons(company)],
+        "reasons": [name for name, _n in observed_reasons(company)],
         "step_numbers": list(FollowUpStep.objects.filter(company=company).values_list("step", flat=True)),
     }
 
@@ -118,10 +121,10 @@ def template_edit(request, kind: str):
     kind = _kind_or_404(kind)
     slot = _slot_from(kind, request.GET)
     try:
-        variant = actions.clean_variant(request.GET.get("variant", ""))
+        variant = templates_actions.clean_variant(request.GET.get("variant", ""))
     except ValidationError as exc:
         raise Http404 from exc
-    found = actions.template_set(company, kind)
+    found = template_set(company, kind)
     live = found.slots.get(slot, {})
     own = live.get(variant)
     used_slot = found.resolve(slot)
@@ -130,8 +133,8 @@ def template_edit(request, kind: str):
                         initial={"subject": shown.subject, "body_text": shown.body_text} if shown else {})
     if request.method == "POST" and form.is_valid():
         try:
-            saved = actions.save_template(company, kind, user=request.user, slot=slot, variant=variant,
-                                          **form.cleaned_data)
+            saved = templates_actions.save_template(company, kind, user=request.user, slot=slot,
+                                                    variant=variant, **form.cleaned_data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -157,7 +160,7 @@ def template_edit(request, kind: str):
                                                   job_category=slot.job_category, stage=slot.stage,
                                                   rejection_reason=slot.rejection_reason, step=slot.step)
         .select_related("created_by").order_by("-version")[:10],
-        "limits": {"steps": f"{rendering.MAX_STEPS:,}", "chars": f"{rendering.MAX_CHARS:,}"},
+        "limits": {"steps": f"{sandbox.MAX_STEPS:,}", "chars": f"{sandbox.MAX_CHARS:,}"},
     })
 
 
@@ -189,8 +192,8 @@ def _preview_application(company, kind: str, slot: Slot) -> Application | None:
 def _preview(company, kind: str, slot: Slot, subject: str, body_text: str) -> dict:
     application = _preview_application(company, kind, slot)
     try:
-        rendered = actions.preview(company, kind, subject=subject, body_text=body_text.replace("\r\n", "\n"),
-                                   application=application, step=slot.step)
+        rendered = preview(company, kind, subject=subject, body_text=body_text.replace("\r\n", "\n"),
+                           application=application, step=slot.step)
     except ValidationError as exc:
         return {"errors": exc.messages}
     except rendering.RenderError as exc:
@@ -212,7 +215,7 @@ def template_variant_add(request, kind: str):
     kind = _kind_or_404(kind)
     slot = _slot_from(kind, request.GET)
     try:
-        added = actions.add_variant(request.company, kind, slot=slot, user=request.user)
+        added = templates_actions.add_variant(request.company, kind, slot=slot, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(slot_url("console:template_edit", kind, slot))
@@ -228,8 +231,8 @@ def template_retire(request, kind: str):
     slot = _slot_from(kind, request.GET)
     variant = request.POST.get("variant", "*")
     try:
-        actions.retire_template(request.company, kind, slot=slot, variant=None if variant == "*" else variant,
-                                user=request.user)
+        templates_actions.retire_template(request.company, kind, slot=slot,
+                                          variant=None if variant == "*" else variant, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(slot_url("console:template_edit", kind, slot))
@@ -241,7 +244,7 @@ def template_retire(request, kind: str):
     return redirect(slot_url("console:template_edit", kind, slot))
 
 
-# --- coverage and A/B numbers ----------------------------------------------------------------------
+# --- coverage ------------------------------------------------------------------------------------------
 
 @company_view()
 def template_coverage(request):
@@ -250,9 +253,9 @@ def template_coverage(request):
     if kind not in SLOTTED_KINDS:
         raise Http404
     steps = list(FollowUpStep.objects.filter(company=company, kind=kind).values_list("step", flat=True))
-    step = _int(request.GET.get("step"), steps[0] if steps else 0) if kind in STEP_KINDS else 0
+    step = int_or(request.GET.get("step"), steps[0] if steps else 0) if kind in STEP_KINDS else 0
     reason = request.GET.get("reason", "").strip()
-    grid = template_sets.coverage(company, kind, step=step, reason=reason)
+    grid = coverage(company, kind, step=step, reason=reason)
     for row in grid.rows:
         for cell in row.cells:
             cell.edit_url = slot_url("console:template_edit", kind, cell.facts)
@@ -262,87 +265,3 @@ def template_coverage(request):
         "reason": reason, "slotted_kinds": [(k, MessageKind(k).label) for k in SLOTTED_KINDS],
         "step_kinds": STEP_KINDS, "stage_labels": [Stage(stage).label for stage in grid.stages],
     })
-
-
-@company_view()
-def template_variants(request):
-    stats = template_sets.variant_stats(request.company)
-    for group in stats:
-        group.edit_url = slot_url("console:template_edit", group.kind, group.slot)
-    return render(request, "messaging/template_variants.html", {
-        "stats": stats, "min_sent": template_sets.MIN_SENT, "min_expected": template_sets.MIN_EXPECTED,
-        "significance": f"{template_sets.SIGNIFICANCE:.0%}",
-    })
-
-
-# --- the follow-up sequence ------------------------------------------------------------------------
-
-@company_view()
-def follow_ups(request):
-    company = request.company
-    counts: dict[int, dict[str, int]] = {}
-    for row in (Message.objects.filter(company=company, step__gt=0).values("step", "status")
-                .annotate(n=Count("pk")).order_by()):
-        counts.setdefault(row["step"], {})[row["status"]] = row["n"]
-    steps = []
-    for step in FollowUpStep.objects.filter(company=company).order_by("delay_days", "step"):
-        months = step.delay_days * 12 / 365
-        steps.append({
-            "step": step, "months": round(months) if abs(months - round(months)) < 0.05 else None,
-            "reasons_text": "\n".join(step.rejection_reasons), "tags_text": "、".join(step.tags),
-            "counts": counts.get(step.step, {}),
-            "template_url": slot_url("console:template_edit", step.kind, Slot(step=step.step)),
-        })
-    return render(request, "messaging/follow_ups.html", {
-        "steps": steps, "kinds": [(k, MessageKind(k).label) for k in STEP_KINDS],
-        "stages": Stage.choices, "catch_up_days": followups.CATCH_UP_DAYS, **_slot_choices(company),
-        "tags": template_sets.observed_tags(company), "statuses": MessageStatus,
-    })
-
-
-def _step_fields(data) -> dict:
-    amount = _int(data.get("delay"), -1)
-    delay_days = months_to_days(amount) if data.get("unit") == "months" and amount > 0 else amount
-    return {
-        "kind": data.get("kind", MessageKind.FOLLOW_UP), "delay_days": delay_days,
-        "min_stage": _int(data.get("min_stage")), "tags": split_tags(data.get("tags", "")),
-        "rejection_reasons": [line for line in data.get("rejection_reasons", "").splitlines() if line.strip()],
-        "active": data.get("active") == "on",
-    }
-
-
-@require_POST
-@company_view(edit=True)
-def follow_up_add(request):
-    try:
-        step = followups.add_follow_up_step(request.company, **_step_fields(request.POST))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("第%(step)d回を追加しました。") % {"step": step.step})
-    return redirect("console:follow_ups")
-
-
-@require_POST
-@company_view(edit=True)
-def follow_up_update(request, step_id: int):
-    try:
-        step = followups.update_follow_up_step(request.company, step_id, **_step_fields(request.POST))
-    except FollowUpStep.DoesNotExist as exc:
-        raise Http404 from exc
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("第%(step)d回を保存しました。") % {"step": step.step})
-    return redirect("console:follow_ups")
-
-
-@require_POST
-@company_view(edit=True)
-def follow_up_delete(request, step_id: int):
-    try:
-        followups.delete_follow_up_step(request.company, step_id)
-    except FollowUpStep.DoesNotExist as exc:
-        raise Http404 from exc
-    messages.success(request, _("フォローアップの回を削除しました。"))
-    return redirect("console:follow_ups")

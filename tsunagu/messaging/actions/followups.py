@@ -43,11 +43,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
+from tsunagu.messaging.actions.notices import request_delivery_on_commit
+from tsunagu.messaging.actions.suppression import suppressed_reason
 from tsunagu.messaging.defaults import DEFAULT_FOLLOW_UP_STEPS
 from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, MessageStatus, Suppression
 from tsunagu.messaging.schedule import next_send_time
 from tsunagu.messaging.template_sets import STEP_KINDS, fold
-from tsunagu.messaging.unsubscribe import suppressed_reason
 from tsunagu.talent.models import Application, ApplicationStatus
 from tsunagu.talent.normalize import clean_tags, clean_text, email_key
 from tsunagu.talent.stages import Stage
@@ -178,8 +179,6 @@ def plan_due_follow_ups(now: datetime | None = None, *, company: Company | None 
     for step in steps:
         _plan_step(step, now, report)
     if report.due_now:
-        from tsunagu.messaging.actions import request_delivery_on_commit
-
         request_delivery_on_commit()
     return report
 

@@ -1,4 +1,6 @@
-"""Recording application events: the single write path shared by the API, webhooks and CSV."""
+"""The CSV import: a file's rows recorded chunk by chunk (a batch path of a few statements per chunk, and
+row by row when the batch meets a concurrent write), and the background import jobs the console starts.
+Reading and validating the file is csv_import's (it writes nothing)."""
 
 from __future__ import annotations
 
@@ -8,126 +10,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
+from tsunagu.intake import csv_import
+from tsunagu.intake.actions.events import (
+    EventResult,
+    is_stale,
+    record_application_event,
+    status_changes,
+)
+from tsunagu.intake.csv_import import CsvFileError
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.intake.models import ImportJob, ImportStatus
-from tsunagu.lib import bulk
-from tsunagu.messaging import actions as messaging
+from tsunagu.lib import bulk, queue
+from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent import actions as talent
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
-from tsunagu.talent.stages import map_stage
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class EventResult:
-    application: Application
-    created: bool
-    duplicate: bool
-    outcome: str
-
-
-def record_application_event(company: Company, event: IncomingApplicationEvent) -> EventResult:
-    """Apply one event; safe to repeat and to receive out of order."""
-    for attempt in range(3):
-        try:
-            return _record(company, event)
-        except IntegrityError:
-            # Two first deliveries raced to create the same application or event row:
-            # the loser retries and then sees the winner's row (as a duplicate or an update).
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-@transaction.atomic
-def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
-    if event.event_id:
-        seen = (
-            ApplicationEvent.objects.filter(company=company, source=event.source, event_id=event.event_id)
-            # The unique index on (company, source, event_id) is partial (event_id not ""): SQLite uses it only
-            # when the query says so too, and otherwise reads every event of the company.
-            .exclude(event_id="")
-            .select_related("application")
-            .first()
-        )
-        if seen is not None:
-            return EventResult(seen.application, created=False, duplicate=True, outcome="duplicate")
-
-    job = talent.upsert_job(company, event.job)
-    candidate = talent.upsert_candidate(company, event.candidate)
-    application, created = talent.lock_or_create_application(
-        company, external_id=event.external_id, candidate=candidate, job=job, source=event.source
-    )
-
-    stale = _is_stale(application, event)
-    outcome = "stale: a newer event already set the status" if stale else ""
-    if not stale:
-        previous_status = application.status
-        talent.apply_status(application, **_status_changes(event, candidate, job))
-        outcome = _plan_or_cancel_notice(application, previous_status, created, event)
-
-    _event_row(company, application, event, stale=stale, outcome=outcome).save(force_insert=True)
-    return EventResult(application, created=created, duplicate=False, outcome=outcome)
-
-
-def _status_changes(event: IncomingApplicationEvent, candidate, job) -> dict:
-    """The keyword arguments of talent.apply_status for an event."""
-    return {
-        "status": event.status,
-        "stage": event.stage_code if event.stage_code is not None else map_stage(event.stage),
-        "stage_raw": event.stage,
-        "rejection_reason": event.rejection_reason,
-        "occurred_at": event.occurred_at,
-        "candidate": candidate,
-        "job": job,
-        "applied_at": event.applied_at,
-        "channel": event.channel,
-        "evaluation": event.evaluation,
-        "tags": event.tags,
-    }
-
-
-def _event_row(company: Company, application: Application, event: IncomingApplicationEvent, *, stale: bool,
-               outcome: str) -> ApplicationEvent:
-    return ApplicationEvent(
-        company=company,
-        application=application,
-        source=event.source,
-        event_id=event.event_id,
-        status=event.status,
-        stage_raw=event.stage,
-        rejection_reason=event.rejection_reason,
-        occurred_at=event.occurred_at,
-        applied=not stale,
-        outcome=outcome,
-    )
-
-
-def _is_stale(application: Application | None, event: IncomingApplicationEvent) -> bool:
-    return (application is not None and application.status_changed_at is not None
-            and event.occurred_at < application.status_changed_at)
-
-
-def _plan_or_cancel_notice(application: Application, previous_status: str, created: bool,
-                           event: IncomingApplicationEvent) -> str:
-    if application.status == ApplicationStatus.REJECTED:
-        if not event.notify:
-            return "recorded without notice"
-        if previous_status == ApplicationStatus.REJECTED and not created:
-            return "already rejected"
-        message = messaging.plan_rejection_notice(application)
-        return f"notice {message.status}" if message else "no notice"
-    cancelled = messaging.cancel_pending_notices(application, reason=f"application {application.status}")
-    return f"cancelled {cancelled} notice(s)" if cancelled else ""
-
-
-# --- CSV import ------------------------------------------------------------------------------------
 
 # Rows per transaction, and how often the progress callback (the console's live counters) is called. A chunk
 # holds SQLite's write lock while it is written (about a tenth of a second), so API and webhook writes wait
@@ -185,8 +88,6 @@ def import_csv(company: Company, path, *, dry_run: bool, send_notices: bool = Fa
     the file as a whole raises csv_import.CsvFileError (Japanese message) before anything is written.
     `progress(result)` is called after every chunk of IMPORT_CHUNK rows (committed) and at the end.
     """
-    from tsunagu.intake import csv_import
-
     csv_file = csv_import.open_csv(path, time_zone=company.time_zone, mapping=mapping, notify=send_notices)
     result = ImportResult(dry_run=dry_run, encoding=csv_file.encoding, total_rows=csv_file.count_rows())
     if progress:
@@ -268,7 +169,7 @@ def _add(result: ImportResult, tally: _Tally) -> None:
 
 def _known_event_ids(company: Company, event_ids) -> set[str]:
     known: set[str] = set()
-    # exclude(event_id=""): so that the partial unique index is used (see _record).
+    # exclude(event_id=""): so that the partial unique index is used (see events._record).
     events = ApplicationEvent.objects.filter(company=company, source="csv").exclude(event_id="").order_by()
     for query in bulk.filter_in(events, "event_id", event_ids):
         known.update(query.values_list("event_id", flat=True))
@@ -277,8 +178,6 @@ def _known_event_ids(company: Company, event_ids) -> set[str]:
 
 def _applications_with_pending_notices(company: Company, application_ids) -> set[int]:
     """Which of the applications have a scheduled notice that a change to active/hired/withdrawn cancels."""
-    from tsunagu.messaging.models import Message, MessageStatus
-
     pending: set[int] = set()
     scheduled = Message.objects.filter(company=company, status=MessageStatus.SCHEDULED).order_by()
     for query in bulk.filter_in(scheduled, "application", application_ids):
@@ -312,7 +211,7 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
                 tally.skipped += 1
                 continue
             application = batch.application(event.external_id)
-            stale = _is_stale(application, event)
+            stale = is_stale(application, event)
             if not stale and _needs_messaging(application, event, pending):
                 batch.flush()
                 _insert_events(company, events)
@@ -320,7 +219,7 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
                 try:
                     outcome = record_application_event(company, event)
                 except DatabaseError as exc:
-                    # Only this row's savepoint was rolled back (_record is atomic); the chunk goes on.
+                    # Only this row's savepoint was rolled back (events._record is atomic); the chunk goes on.
                     tally.errors.append({"line": row.line,
                                          "message": _("保存できませんでした: %(error)s") % {"error": exc}})
                 else:
@@ -343,7 +242,7 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
                                                        job=job, source=event.source)
             outcome = "stale: a newer event already set the status" if stale else ""
             if not stale:
-                batch.apply_status(application, **_status_changes(event, candidate, job))
+                batch.apply_status(application, **status_changes(event, candidate, job))
                 outcome = _outcome_without_messaging(application, event)
             events.append((application, event, stale, outcome))
             recorded.add(event.event_id)
@@ -358,7 +257,7 @@ _EVENT_COLUMNS = ("company", "application", "source", "event_id", "status", "sta
 
 
 def _insert_events(company: Company, events: list[tuple]) -> None:
-    """The ApplicationEvent rows _event_row would make, inserted without model instances (a third of the rows
+    """The ApplicationEvent rows events.event_row would make, inserted without model instances (a third of the rows
     an import writes)."""
     now = timezone.now()
     bulk.insert_rows(ApplicationEvent, _EVENT_COLUMNS, (
@@ -369,7 +268,7 @@ def _insert_events(company: Company, events: list[tuple]) -> None:
 
 
 def _needs_messaging(application: Application | None, event: IncomingApplicationEvent, pending: set[int]) -> bool:
-    """Whether _plan_or_cancel_notice would call messaging for this (not stale) event."""
+    """Whether events.plan_or_cancel_notice would call messaging for this (not stale) event."""
     if event.status == ApplicationStatus.REJECTED:
         # A notice is planned unless asked not to or the application was rejected already.
         return event.notify and (application is None or application.status != ApplicationStatus.REJECTED)
@@ -378,7 +277,7 @@ def _needs_messaging(application: Application | None, event: IncomingApplication
 
 
 def _outcome_without_messaging(application: Application, event: IncomingApplicationEvent) -> str:
-    """What _plan_or_cancel_notice answers when _needs_messaging said it has nothing to plan or cancel."""
+    """What events.plan_or_cancel_notice answers when _needs_messaging said it has nothing to plan or cancel."""
     if application.status == ApplicationStatus.REJECTED:
         # Not asked to notify, or (else _needs_messaging would have said so) rejected already.
         return "recorded without notice" if not event.notify else "already rejected"
@@ -397,7 +296,7 @@ def _write_chunk_row_by_row(company: Company, rows: list) -> _Tally:
             try:
                 outcome = record_application_event(company, row.event)
             except DatabaseError as exc:
-                # Only this row's savepoint was rolled back (_record is atomic); the chunk goes on.
+                # Only this row's savepoint was rolled back (events._record is atomic); the chunk goes on.
                 tally.errors.append({"line": row.line, "message": _("保存できませんでした: %(error)s") % {"error": exc}})
                 continue
             tally.count(outcome)
@@ -437,20 +336,12 @@ def start_import_job(company: Company, uploaded_file, user, *, dry_run: bool, se
         company=company, created_by=user if getattr(user, "is_authenticated", False) else None,
         filename=filename, file_path=str(path), dry_run=dry_run, send_notices=send_notices, mapping=mapping or {},
     )
-
-    def enqueue():
-        from tsunagu.intake.tasks import run_import_job_task
-
-        run_import_job_task(job.pk)
-
-    transaction.on_commit(enqueue)
+    queue.enqueue_on_commit("tsunagu.intake.tasks.run_import_job_task", job.pk)
     return job
 
 
 def run_import_job(job_id: int) -> ImportJob:
     """Run a queued ImportJob, keeping its counters current so the console shows live progress."""
-    from tsunagu.intake.csv_import import CsvFileError
-
     job = ImportJob.objects.select_related("company").get(pk=job_id)
     if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING):
         return job  # a redelivered task: the import ran (or runs) already
