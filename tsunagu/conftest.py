@@ -9,6 +9,7 @@ import pytest
 
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
+from tsunagu.messaging.actions import tracking_events
 from tsunagu.testing import CHROMIUM, DESKTOP, ApiClient, send_through, smtp_running
 
 
@@ -52,14 +53,10 @@ def login(client):
     return do_login
 
 
-# --- a real SMTP server ----------------------------------------------------------------------------
-
 @pytest.fixture
 def events():
     """Tracking's event buffer without its background thread: the test decides when it is written
     (tracking_events.flush())."""
-    from tsunagu.messaging.actions import tracking_events
-
     original = tracking_events.buffer
     tracking_events.buffer = tracking_events.EventBuffer(autostart=False)
     try:
@@ -67,6 +64,8 @@ def events():
     finally:
         tracking_events.buffer = original
 
+
+# --- a real SMTP server ----------------------------------------------------------------------------
 
 @pytest.fixture
 def smtp_server():

@@ -55,13 +55,6 @@ def suppression_for(company: Company, email: str) -> Suppression | None:
     return Suppression.objects.filter(company=company, email_key=email_key(email)).first()
 
 
-def suppressed_keys(company_id: int, emails: list[str]) -> set[str]:
-    """Of these addresses, the keys of those on the company's list (one query for a delivery batch)."""
-    keys = {email_key(email) for email in emails}
-    return set(Suppression.objects.filter(company_id=company_id, email_key__in=keys)
-               .values_list("email_key", flat=True))
-
-
 # --- a message's timeline --------------------------------------------------------------------------
 
 
