@@ -20,6 +20,9 @@ commands:
   user create --company SLUG --email E --password P [--role admin|recruiter|viewer]
   ats add --company SLUG --kind greenhouse|lever|ashby|workable|generic --secret S [--api-key K]
   import-csv --company SLUG FILE [--dry-run] [--json]
+  relay contract --company SLUG --ratio N [--fee-yen N]
+                               the relay operator's contract with a company (prints JSON)
+  operator key                 a key for the relay operator's API (prints JSON)
   manage COMMAND ...           any Django management command (migrate, createsuperuser, ...)
 
 Run `tsunagu COMMAND --help` for a command's options.
@@ -27,10 +30,10 @@ Environment: TSUNAGU_DATA_DIR, TSUNAGU_DATABASE_URL, TSUNAGU_BASE_URL, TSUNAGU_E
 TSUNAGU_QUEUE_URL, TSUNAGU_SECRET_KEY, TSUNAGU_DEBUG (see README.md)."""
 
 # Public names mapped onto Django management commands.
-COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats"}
+COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats", "relay", "operator"}
 # One-shot commands bring the database schema up to date first, so a fresh data dir just works.
 # The scale-out processes do not (many of them starting at once must not race to migrate): they refuse.
-MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats"}
+MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats", "relay", "operator"}
 NEED_SCHEMA = {"web", "worker", "scheduler"}
 
 

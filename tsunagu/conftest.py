@@ -10,16 +10,19 @@ import pytest
 from tsunagu.companies import actions as companies
 from tsunagu.companies.models import Role
 from tsunagu.messaging.actions import tracking_events
+from tsunagu.relay.actions import contracts
 from tsunagu.testing import CHROMIUM, DESKTOP, ApiClient, send_through, smtp_running
 
 
 @pytest.fixture
 def make_company(db):
-    def make(slug="acme", name="株式会社アクメ", **options):
+    def make(slug="acme", name="株式会社アクメ", referral_ratio=None, **options):
         options.setdefault("delay_minutes", 0)
         options.setdefault("send_window", "always")
         company, api_key = companies.create_company(name=name, slug=slug, sender_email=f"recruit@{slug}.example",
                                                     **options)
+        if referral_ratio is not None:  # the operator's contract with the company
+            contracts.set_contract(company, ratio=referral_ratio)
         return company, api_key
 
     return make

@@ -7,10 +7,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -19,6 +20,11 @@ from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfil
 from tsunagu.companies.signals import company_created
 
 API_KEY_PREFIX = "tsu"
+# The relay operator's own party (Company.is_operator) has this slug; no company can take it.
+OPERATOR_SLUG = "relay-operator"
+# What operator staff set on the operator's page: its identity and how its mail is sent.
+OPERATOR_FIELDS = ("name", "service_name", "licence_number", "sender_name", "sender_email", "reply_to",
+                   "signature", "postal_address", "privacy_policy", "dkim_selector", "dkim_private_key")
 
 
 @transaction.atomic
@@ -30,7 +36,6 @@ def create_company(
     send_window: str = SendWindow.BUSINESS,
     sender_email: str = "",
     time_zone: str = "Asia/Tokyo",
-    referral_ratio: int = 10,
 ) -> tuple[Company, str]:
     """Create a company with its default templates (companies.signals.company_created) and first API key;
     return (company, api_key)."""
@@ -39,10 +44,10 @@ def create_company(
         raise ValidationError({"name": _("会社名を入力してください。")})
     if slugify(slug) != slug or not slug:
         raise ValidationError({"slug": _("スラッグは半角英小文字・数字・ハイフンで入力してください。")})
-    if Company.objects.filter(slug=slug).exists():
+    if slug == OPERATOR_SLUG or Company.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": _("スラッグ「%(slug)s」は既に使われています。") % {"slug": slug}})
     company = Company(name=name, slug=slug, send_window=send_window, sender_email=sender_email,
-                      time_zone=time_zone, referral_ratio=referral_ratio)
+                      time_zone=time_zone)
     if delay_minutes is not None:
         company.delay_minutes = delay_minutes
     company.full_clean()
@@ -52,12 +57,44 @@ def create_company(
     return company, api_key
 
 
+def operator_party() -> Company:
+    """The relay operator as a party of its own (Company.is_operator): the sender of every mail to
+    registrants. Made on first use from TSUNAGU_RELAY's defaults; operator staff edit it afterwards."""
+    found = Company.objects.filter(is_operator=True).first()
+    if found is not None:
+        return found
+    relay = settings.TSUNAGU_RELAY
+    party = Company(is_operator=True, slug=OPERATOR_SLUG, name=relay["operator_name"],
+                    service_name=relay["service_name"], reply_to=relay["operator_contact"],
+                    send_window=SendWindow.ALWAYS, delay_minutes=0)
+    try:
+        with transaction.atomic():
+            party.save()
+            company_created.send(sender=Company, company=party)
+    except IntegrityError:  # made a moment ago by a concurrent request
+        return Company.objects.get(is_operator=True)
+    return party
+
+
+def update_operator_identity(**fields) -> Company:
+    """Operator staff's edits of the operator's identity; validation errors leave it untouched."""
+    unknown = set(fields) - set(OPERATOR_FIELDS)
+    if unknown:
+        raise ValidationError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    party = Company.objects.get(pk=operator_party().pk)
+    for key, value in fields.items():
+        setattr(party, key, value)
+    party.full_clean()
+    party.save()
+    return party
+
+
 def update_company_settings(company: Company, **fields) -> Company:
     """Apply console or API edits; validation errors leave the row untouched."""
     allowed = {
         "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
         "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
-        "combine_rejections_minutes", "referral_ratio",
+        "combine_rejections_minutes",
         "privacy_policy", "retention_days", "postal_address", "frequency_cap_days", "failure_alerts",
         "dkim_selector", "dkim_private_key",
     }
@@ -65,6 +102,8 @@ def update_company_settings(company: Company, **fields) -> Company:
     if unknown:
         raise ValidationError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     fresh = Company.objects.get(pk=company.pk)
+    if fresh.is_operator:
+        raise ValidationError(_("運営者の設定は運営者の画面で変更します。"))
     for key, value in fields.items():
         setattr(fresh, key, value)
     fresh.full_clean()
@@ -86,8 +125,10 @@ def issue_api_key(company: Company, *, label: str = "") -> str:
     return f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
-def authenticate_api_key(raw_key: str) -> Company | None:
-    """The company a presented key belongs to, or None for a missing, wrong or revoked key."""
+def authenticate_api_key(raw_key: str, *, operator: bool = False) -> Company | None:
+    """The company a presented key belongs to, or None for a missing, wrong or revoked key. A key of the
+    relay operator's party opens only the operator's API (`operator=True`), and a company's key only the
+    company API."""
     try:
         marker, prefix, secret = raw_key.split("_", 2)
     except (AttributeError, ValueError):
@@ -96,6 +137,8 @@ def authenticate_api_key(raw_key: str) -> Company | None:
         return None
     key = ApiKey.objects.select_related("company").filter(prefix=prefix, revoked_at__isnull=True).first()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        return None
+    if key.company.is_operator != operator:
         return None
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

@@ -6,7 +6,7 @@ from tsunagu.lib.admin import ReadOnlyAdmin
 
 @admin.register(Company)
 class CompanyAdmin(ReadOnlyAdmin):
-    list_display = ["name", "slug", "delay_minutes", "send_window", "referral_ratio", "created_at"]
+    list_display = ["name", "slug", "delay_minutes", "send_window", "created_at"]
     search_fields = ["name", "slug"]
     exclude = ["dkim_private_key"]
 

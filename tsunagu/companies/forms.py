@@ -20,7 +20,7 @@ class CompanySettingsForm(forms.ModelForm):
         fields = [
             "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
             "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
-            "combine_rejections_minutes", "referral_ratio",
+            "combine_rejections_minutes",
             "postal_address", "frequency_cap_days", "failure_alerts", "privacy_policy",
             "retention_days", "dkim_selector", "dkim_private_key",
         ]

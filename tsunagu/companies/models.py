@@ -58,8 +58,20 @@ class SendWindow(models.TextChoices):
     ALWAYS = "always", _("いつでも")
 
 
+class CompanyQuerySet(models.QuerySet):
+    def tenants(self):
+        """The hiring companies, without the relay operator's own sending party (see Company.is_operator)."""
+        return self.filter(is_operator=False)
+
+
 class Company(models.Model):
-    """A hiring company: the tenant. Every other row belongs to exactly one."""
+    """A hiring company: the tenant. Every other row belongs to exactly one.
+
+    One row is not a hiring company but the relay operator (is_operator): the party that sends the mail to
+    registrants (the verification mail, the consent requests) under its own name, address and licence. Its
+    mail is that row's, so the company filter that keeps companies apart keeps it from every company too.
+    Lists of companies use `Company.objects.tenants()`.
+    """
 
     slug = models.SlugField(_("スラッグ"), max_length=50, unique=True)
     name = models.CharField(_("会社名(正式名称)"), max_length=200, help_text=_("メールに表示されます。例: 株式会社つなぐ"))
@@ -83,9 +95,6 @@ class Company(models.Model):
     closed_days = models.TextField(
         _("休業日"), blank=True, validators=[validate_closed_days],
         help_text=_("この日は送りません。1行に1つ、「2026-08-13」か「2026-08-13〜2026-08-16」の形で書きます。"))
-    referral_ratio = models.PositiveSmallIntegerField(
-        _("無料紹介枠1つに必要な登録数"), default=10, validators=[MinValueValidator(1), MaxValueValidator(1000)]
-    )
     combine_rejections_minutes = models.PositiveIntegerField(
         _("同じ人の不採用をまとめる時間(分)"), default=60, validators=[MaxValueValidator(60 * 24 * 7)],
         help_text=_("この時間内に同じ人を複数の求人で不採用にしたとき、通知を1通にまとめて職種を並べます。0でまとめません。"),
@@ -104,11 +113,20 @@ class Company(models.Model):
     retention_days = models.PositiveIntegerField(
         _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]
     )
+    # The relay operator's party only: the licensed recruitment agency behind the career-support service.
+    is_operator = models.BooleanField(default=False, editable=False)
+    service_name = models.CharField(_("サービス名"), max_length=100, blank=True)
+    licence_number = models.CharField(_("有料職業紹介事業 許可番号"), max_length=50, blank=True,
+                                      help_text=_("例: 13-ユ-300000"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("企業")
         verbose_name_plural = _("企業")
+        constraints = [models.UniqueConstraint(fields=["is_operator"], condition=models.Q(is_operator=True),
+                                               name="company_one_operator")]
 
     def __str__(self):
         return self.name

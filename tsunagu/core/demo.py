@@ -15,7 +15,7 @@ from tsunagu.companies.selectors import company_by_slug
 from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.lib.tokens import verify_token
-from tsunagu.relay import actions as relay
+from tsunagu.relay.actions import registration as relay
 from tsunagu.talent.data import CandidateData, JobData
 
 DEMO_SLUG = "demo"

@@ -24,7 +24,7 @@ from tsunagu.lib.tokens import referral_token
 from tsunagu.messaging import rendering
 from tsunagu.messaging.failures import PermanentFailure
 from tsunagu.messaging.mime import NoticeEmail
-from tsunagu.messaging.models import Message, MessageKind, MessageTemplate
+from tsunagu.messaging.models import FIXED_CONTENT_KINDS, Message, MessageKind, MessageTemplate
 from tsunagu.messaging.template_sets import Slot, template_set
 from tsunagu.messaging.tracking.links import tracked_html
 from tsunagu.messaging.unsubscribe import is_advertising, unsubscribe_mailto, unsubscribe_url
@@ -36,8 +36,8 @@ VERIFICATION_DAYS = 7
 
 def build_email(message: Message, template_cache: dict | None = None, *, track: bool = False) -> NoticeEmail:
     """Render the message (filling its stored content) and build the MIME mail."""
-    if message.kind == MessageKind.ALERT:
-        return _alert_email(message)
+    if message.kind in FIXED_CONTENT_KINDS:
+        return _fixed_email(message)
     company = message.company
     cache = template_cache if template_cache is not None else {}
     template = _template_for_message(message, cache)
@@ -67,14 +67,16 @@ def build_email(message: Message, template_cache: dict | None = None, *, track: 
     )
 
 
-def _alert_email(message: Message) -> NoticeEmail:
-    """An alert as planned: its stored subject and text, plain text only, from the company's bare sender
-    address (it goes to the company's own admins)."""
+def _fixed_email(message: Message) -> NoticeEmail:
+    """An alert or notice as planned: its stored subject and text, plain text only. An alert goes to the
+    company's own admins, from its bare sender address; other kinds carry the sender's name."""
     company = message.company
     message.template, message.variant = None, ""
     _give_message_id(message)
-    return NoticeEmail(subject=message.subject, text=message.body_text, html="", from_name="",
+    return NoticeEmail(subject=message.subject, text=message.body_text, html="",
+                       from_name="" if message.kind == MessageKind.ALERT else company.display_sender_name,
                        from_email=company.from_email,
+                       reply_to="" if message.kind == MessageKind.ALERT else company.reply_to,
                        # The outbox names an admin without a name by the address; the mail need not.
                        to_name="" if message.to_name == message.to_email else message.to_name,
                        to_email=message.to_email, message_id=message.message_id)

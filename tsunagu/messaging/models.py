@@ -14,6 +14,15 @@ class MessageKind(models.TextChoices):
     VERIFICATION = "verification", _("登録確認")
     # To the company's admins (e.g. mail that failed): its subject and text are fixed when it is planned.
     ALERT = "alert", _("管理者への通知")
+    # What needs someone's action in the relay (a slot earned, a referral request filed, an introduction
+    # received), to a company's admins or the operator's staff: fixed when planned, like an alert.
+    NOTICE = "notice", _("お知らせ")
+    # The operator asks a registrant to consent to being introduced to one company: fixed when planned.
+    CONSENT_REQUEST = "consent_request", _("推薦の同意のお願い")
+
+
+# Kinds whose subject and text are written when they are planned (no template; see compose.build_email).
+FIXED_CONTENT_KINDS = frozenset({MessageKind.ALERT, MessageKind.NOTICE, MessageKind.CONSENT_REQUEST})
 
 
 class MessageStatus(models.TextChoices):

@@ -25,11 +25,11 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_str
 
 from tsunagu.companies.models import Company
-from tsunagu.messaging.models import Message, MessageKind
+from tsunagu.messaging.models import FIXED_CONTENT_KINDS, Message, MessageKind
 
 # Mail that advertises nothing: no List-Unsubscribe, no footer, and never held back by the suppression
 # list (the verification: the person has just asked for it on our page; an alert: to the company's own admins).
-TRANSACTIONAL_KINDS = frozenset({MessageKind.VERIFICATION, MessageKind.ALERT})
+TRANSACTIONAL_KINDS = frozenset({MessageKind.VERIFICATION, *FIXED_CONTENT_KINDS})
 
 _SALT = "tsunagu.messaging.unsubscribe"
 

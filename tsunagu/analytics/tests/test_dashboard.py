@@ -12,7 +12,7 @@ from tsunagu.lib import tokens
 from tsunagu.messaging.actions import tracking_events
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
 from tsunagu.messaging.tracking import tokens as tracking_tokens
-from tsunagu.relay import actions as relay
+from tsunagu.relay.actions import registration as relay
 from tsunagu.relay.models import Click
 from tsunagu.testing import ApiClient, application_body
 

@@ -96,13 +96,14 @@ def test_settings_are_saved_and_bad_values_are_refused(login, two_companies):
             "retention_days": 365, "frequency_cap_days": 30}
     assert client.post("/console/settings/", form).status_code == 302
     mine.refresh_from_db()
-    assert (mine.delay_minutes, mine.send_window, mine.referral_ratio) == (30, "always", 5)
-    bad = {**form, "time_zone": "Mars/Olympus", "referral_ratio": 0}
+    # The registrations-per-slot ratio is the operator's (the contract): a company cannot set its own price.
+    assert (mine.delay_minutes, mine.send_window, mine.relay_contract.ratio) == (30, "always", 10)
+    bad = {**form, "time_zone": "Mars/Olympus"}
     response = client.post("/console/settings/", bad)
     assert response.status_code == 200
     assert "Mars/Olympus" in response.content.decode()
     mine.refresh_from_db()
-    assert (mine.time_zone, mine.referral_ratio) == ("Asia/Tokyo", 5)
+    assert mine.time_zone == "Asia/Tokyo"
 
 
 def test_closing_days_are_checked_line_by_line(login, two_companies):

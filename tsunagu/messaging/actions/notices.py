@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from tsunagu.companies.models import Company
 from tsunagu.lib.queue import request_once
 from tsunagu.messaging.actions.suppression import suppressed_reason
-from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.messaging.models import FIXED_CONTENT_KINDS, Message, MessageKind, MessageStatus
 from tsunagu.messaging.schedule import next_send_time
 from tsunagu.messaging.selectors import candidates_hired_or_holding_offers, suppression_for
 from tsunagu.talent.models import Application
@@ -172,6 +172,22 @@ def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name
         },
     )
     if message.status == MessageStatus.SCHEDULED:
+        request_delivery_on_commit()
+    return message
+
+
+def plan_fixed_mail(company: Company, *, kind: str, key: str, to_email: str, to_name: str, subject: str,
+                    body_text: str) -> Message:
+    """A transactional mail whose subject and text are written now (FIXED_CONTENT_KINDS: a notice to a
+    company's admins or the operator's staff, a consent request to a registrant), sent at once, outside the
+    send window. One per company and key: planning it again changes nothing."""
+    if kind not in FIXED_CONTENT_KINDS:
+        raise ValueError(f"{kind} mail is written from templates, not planned with fixed content")
+    message, created = Message.objects.get_or_create(company=company, key=key[:200], defaults={
+        "kind": kind, "to_email": to_email, "to_name": to_name[:200] or to_email, "send_at": timezone.now(),
+        "subject": subject[:300], "body_text": body_text,
+    })
+    if created:
         request_delivery_on_commit()
     return message
 

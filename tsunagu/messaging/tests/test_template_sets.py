@@ -20,7 +20,7 @@ from tsunagu.messaging.models import (
 )
 from tsunagu.messaging.template_sets import Slot
 from tsunagu.messaging.tracking.links import referral_path
-from tsunagu.relay.models import Registration, RegistrationRequest
+from tsunagu.relay.models import Registrant, Registration, RegistrationRequest
 from tsunagu.talent.stages import Stage
 from tsunagu.testing import application_body
 
@@ -164,7 +164,9 @@ def _register(message):
     request = RegistrationRequest.objects.create(
         company=message.company, message=message, candidate=message.application.candidate, name="x",
         email=message.to_email, consent_version="1", consented_at=timezone.now())
+    registrant = Registrant.objects.create(email_key=message.to_email, email=message.to_email, name="x")
     Registration.objects.create(company=message.company, candidate=message.application.candidate, request=request,
+                                registrant=registrant, credit_status="credited",
                                 name="x", email=message.to_email, consent_version="1", consented_at=timezone.now())
 
 

@@ -9,7 +9,7 @@ from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.lib.tokens import verify_token
 from tsunagu.messaging.models import MessageKind
-from tsunagu.relay import actions
+from tsunagu.relay.actions import registration
 from tsunagu.relay.models import LedgerEntry, Registration
 from tsunagu.relay.selectors import ledger_summary
 from tsunagu.talent.data import CandidateData, JobData
@@ -29,7 +29,7 @@ def pending_requests(company, count, *, same_candidate=False):
             job=JobData(title="営業"), notify=True,
         ))
         message = result.application.messages.get(kind=MessageKind.REJECTION)
-        request = actions.request_registration(message, actions.RegistrationForm(
+        request = registration.request_registration(message, registration.RegistrationForm(
             name=f"候補者 {person}", email=f"c{person}@example.jp", consent_purpose=True, consent_provision=True))
         tokens.append(verify_token(request.pk))
     return tokens
@@ -42,7 +42,7 @@ def verify_all_at_once(tokens):
     def worker(token):
         try:
             barrier.wait(timeout=30)
-            actions.verify_registration(token)
+            registration.verify_registration(token)
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
         finally:

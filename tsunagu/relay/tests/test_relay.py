@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tsunagu.lib import tokens
 from tsunagu.messaging.models import Message, MessageKind
-from tsunagu.relay import actions
+from tsunagu.relay.actions import ledger, registration
 from tsunagu.relay.models import Click, LedgerEntry, Registration, RegistrationRequest
 from tsunagu.relay.selectors import ledger_summary
 from tsunagu.testing import application_body
@@ -134,7 +134,7 @@ def test_expired_verification_link_is_refused(client, api, django_capture_on_com
 
 def test_a_link_cannot_be_used_to_flood_someone_with_mail(client, api, django_capture_on_commit_callbacks):
     message = reject(api, django_capture_on_commit_callbacks)
-    for _ in range(actions.MAX_REQUESTS_PER_LINK_PER_DAY):
+    for _ in range(registration.MAX_REQUESTS_PER_LINK_PER_DAY):
         assert register(client, link_path(message), django_capture_on_commit_callbacks).status_code == 302
     assert register(client, link_path(message), django_capture_on_commit_callbacks).status_code == 400
 
@@ -143,5 +143,5 @@ def test_operator_redeems_a_slot_only_when_one_is_available(company):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        actions.redeem_slot(company, note="紹介: 株式会社X")
+        ledger.redeem_slot(company, note="紹介: 株式会社X")
     assert LedgerEntry.objects.count() == 0

@@ -19,7 +19,6 @@ class Command(BaseCommand):
         create.add_argument("--delay-minutes", type=int, default=None, help="wait before sending (default 1440)")
         create.add_argument("--send-window", choices=SendWindow.values, default=SendWindow.BUSINESS)
         create.add_argument("--sender-email", default="")
-        create.add_argument("--referral-ratio", type=int, default=10)
 
     def handle(self, *args, action, **options):
         if options["delay_minutes"] is not None and options["delay_minutes"] < 0:
@@ -28,7 +27,6 @@ class Command(BaseCommand):
             company, api_key = actions.create_company(
                 name=options["name"], slug=options["slug"], delay_minutes=options["delay_minutes"],
                 send_window=options["send_window"], sender_email=options["sender_email"],
-                referral_ratio=options["referral_ratio"],
             )
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc

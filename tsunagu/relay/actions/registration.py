@@ -15,10 +15,10 @@ from tsunagu.lib import tokens
 from tsunagu.messaging.actions.notices import plan_verification_mail
 from tsunagu.messaging.compose import VERIFICATION_DAYS
 from tsunagu.messaging.models import Message, MessageKind
+from tsunagu.relay.actions import ledger
 from tsunagu.relay.consent import CONSENT_VERSION
-from tsunagu.relay.models import Click, LedgerEntry, LedgerKind, Registration, RegistrationRequest
-from tsunagu.relay.selectors import ledger_summary
-from tsunagu.talent.normalize import clean_text
+from tsunagu.relay.models import Click, CreditStatus, Registrant, Registration, RegistrationRequest
+from tsunagu.talent.normalize import clean_text, email_key, name_key
 
 # A referral link can start at most this many registrations a day (stops a link being used to mail-bomb).
 MAX_REQUESTS_PER_LINK_PER_DAY = 5
@@ -123,11 +123,12 @@ class VerificationResult:
 
 
 def verify_registration(token: str) -> VerificationResult:
-    """Double opt-in complete: one Registration and one credit per distinct candidate, exactly."""
+    """Double opt-in complete: one Registration per candidate and company, one Registrant per person across
+    the relay, and one credit per registrant, for the company whose link brought them first."""
     request = request_for_verification(token)
     with transaction.atomic():
-        # Serialise ledger writes per company (a row lock on PostgreSQL; SQLite's IMMEDIATE transactions
-        # already serialise writers). The unique numbers on LedgerEntry back this up.
+        # Serialise per company (a row lock on PostgreSQL; SQLite's IMMEDIATE transactions already serialise
+        # writers); the registrant's unique e-mail key makes one person one registrant across companies.
         company = Company.objects.select_for_update().get(pk=request.company_id)
         request = RegistrationRequest.objects.select_for_update().get(pk=request.pk)
         existing = Registration.objects.filter(company=company, candidate_id=request.candidate_id).first()
@@ -138,42 +139,21 @@ def verify_registration(token: str) -> VerificationResult:
             return VerificationResult(existing, credited=False)
         request.verified_at = timezone.now()
         request.save(update_fields=["verified_at"])
+        registrant, new_person = _registrant_for(request)
         registration = Registration.objects.create(
-            company=company, candidate_id=request.candidate_id, request=request, **request.details()
+            company=company, candidate_id=request.candidate_id, request=request, registrant=registrant,
+            credit_status=CreditStatus.CREDITED if new_person else CreditStatus.DUPLICATE, **request.details()
         )
-        _credit(company, registration)
-    return VerificationResult(registration, credited=True)
+        if new_person:
+            ledger.credit(registration)
+    return VerificationResult(registration, credited=new_person)
 
 
-def _next_number(company: Company, kind: str) -> tuple[int, LedgerEntry | None]:
-    last = LedgerEntry.objects.filter(company=company, kind=kind).order_by("-number").first()
-    return (last.number + 1 if last else 1), last
-
-
-def _credit(company: Company, registration: Registration) -> None:
-    """Append a credit; every `referral_ratio`-th credit since the last slot also appends a slot."""
-    number, last = _next_number(company, LedgerKind.CREDIT)
-    progress = (last.progress_after if last else 0) + 1
-    earned = progress >= company.referral_ratio
-    LedgerEntry.objects.create(
-        company=company, kind=LedgerKind.CREDIT, number=number, registration=registration,
-        progress_after=0 if earned else progress,
-    )
-    if earned:
-        slot_number, _last = _next_number(company, LedgerKind.SLOT_EARNED)
-        LedgerEntry.objects.create(
-            company=company, kind=LedgerKind.SLOT_EARNED, number=slot_number, registration=registration,
-            note=_("登録%(count)d件で無料紹介枠を1つ獲得") % {"count": progress},
-        )
-
-
-@transaction.atomic
-def redeem_slot(company: Company, *, user=None, note: str = "") -> LedgerEntry:
-    """The relay operator records that a free referral slot was used."""
-    company = Company.objects.select_for_update().get(pk=company.pk)
-    if ledger_summary(company).slots_available < 1:
-        raise ValidationError(_("利用できる無料紹介枠がありません。"))
-    number, _last = _next_number(company, LedgerKind.SLOT_REDEEMED)
-    return LedgerEntry.objects.create(
-        company=company, kind=LedgerKind.SLOT_REDEEMED, number=number, note=clean_text(note)[:300], created_by=user
-    )
+def _registrant_for(request: RegistrationRequest) -> tuple[Registrant, bool]:
+    """The person behind a verified form, and whether the relay meets them for the first time."""
+    registrant, created = Registrant.objects.get_or_create(email_key=email_key(request.email), defaults={
+        "email": request.email, "name": request.name[:100], "name_key": name_key(request.name)[:100],
+        "desired_job": request.desired_job[:100], "desired_region": request.desired_region[:50],
+        "first_company_id": request.company_id,
+    })
+    return registrant, created
