@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -33,7 +33,17 @@ def settings_page(request):
     keys = api_keys_of(company)
     return render(request, "companies/settings.html", {"form": form, "api_keys": keys,
                                                        "new_api_key": request.session.pop("new_api_key", None),
-                                                       "dkim_record": dns_record(company)})
+                                                       "dkim_record": dns_record(company),
+                                                       "contract": _relay_contract(company)})
+
+
+def _relay_contract(company):
+    """The relay operator's contract with the company (ratio, fee), shown read-only: the operator sets it, never
+    the company. Read through its reverse relation: companies cannot import the relay (a higher layer)."""
+    try:
+        return company.relay_contract
+    except ObjectDoesNotExist:
+        return None
 
 
 @require_POST

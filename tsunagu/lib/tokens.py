@@ -34,3 +34,23 @@ def request_id_from_verify(token: str, *, max_age_days: int) -> int | None:
         raise ExpiredToken from exc
     except (signing.BadSignature, ValueError):
         return None
+
+
+_INTRODUCTION_SALT = "tsunagu.relay.introduction-consent"
+
+
+def introduction_token(introduction_id: int) -> str:
+    """The registrant's personal link to consent to (or decline) one introduction; it carries when it was made,
+    so it expires (relay.actions.introductions.CONSENT_LINK_DAYS)."""
+    return signing.TimestampSigner(salt=_INTRODUCTION_SALT, sep=".").sign(signing.b62_encode(introduction_id))
+
+
+def introduction_id_from_token(token: str, *, max_age_days: int) -> int | None:
+    """The introduction id, None for a forged token; ExpiredToken when it is too old."""
+    signer = signing.TimestampSigner(salt=_INTRODUCTION_SALT, sep=".")
+    try:
+        return signing.b62_decode(signer.unsign(token, max_age=max_age_days * 86400))
+    except signing.SignatureExpired as exc:
+        raise ExpiredToken from exc
+    except (signing.BadSignature, ValueError):
+        return None

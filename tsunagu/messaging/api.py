@@ -3,7 +3,9 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
-from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.messaging.models import MessageKind, MessageStatus
+from tsunagu.messaging.redaction import redact
+from tsunagu.messaging.selectors import company_messages
 
 router = Router()
 
@@ -41,8 +43,10 @@ class MessageFilter(Schema):
 
 @router.get("", response=list[MessageOut], summary="List messages in the outbox")
 def list_messages(request, filters: Query[MessageFilter]):
-    """Newest first. `?application=A-1001` lists the notices for that application."""
-    messages = Message.objects.filter(company=request.auth).select_related("application")
+    """Newest first. `?application=A-1001` lists the notices for that application. The relay operator's mail
+    (the registration verification) is not the company's and is never listed; a personal referral link in a
+    subject reads as a placeholder."""
+    messages = company_messages(request.auth).select_related("application")
     if filters.application is not None:
         messages = messages.filter(application__external_id=filters.application)
     if filters.status is not None:
@@ -53,7 +57,7 @@ def list_messages(request, filters: Query[MessageFilter]):
         {
             "id": m.pk, "kind": m.kind, "status": m.status,
             "application": m.application.external_id if m.application else None,
-            "to_email": m.to_email, "subject": m.subject, "send_at": m.send_at, "sent_at": m.sent_at,
+            "to_email": m.to_email, "subject": redact(m.subject, m.pk), "send_at": m.send_at, "sent_at": m.sent_at,
             "attempts": m.attempts, "last_error": m.last_error, "status_reason": m.status_reason,
         }
         for m in messages[filters.offset:filters.offset + filters.limit]

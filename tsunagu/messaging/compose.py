@@ -4,6 +4,10 @@ MIME mail with tracked links; the console's preview and how a message looks. Rea
 
 An alert (to a company's admins) has no template: its subject and text were fixed when it was planned, and
 it goes out as plain text without footer, List-Unsubscribe or tracking.
+
+The relay operator's mail (the registration verification, consent requests) is the operator party's
+(Company.is_operator): its templates, its name, address and licence number. The career-support service every
+mail names (service_name, operator_name) is the operator party's too, read once per delivery batch.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import Company
 from tsunagu.lib.tokens import referral_token
 from tsunagu.messaging import rendering
 from tsunagu.messaging.failures import PermanentFailure
 from tsunagu.messaging.mime import NoticeEmail
 from tsunagu.messaging.models import FIXED_CONTENT_KINDS, Message, MessageKind, MessageTemplate
+from tsunagu.messaging.redaction import placeholder_url, redact
 from tsunagu.messaging.template_sets import Slot, template_set
 from tsunagu.messaging.tracking.links import tracked_html
 from tsunagu.messaging.unsubscribe import is_advertising, unsubscribe_mailto, unsubscribe_url
@@ -57,7 +63,7 @@ def build_email(message: Message, template_cache: dict | None = None, *, track: 
         # Links are rewritten only for mail really sent: a click in the console's preview is not a candidate's.
         html=tracked_html(rendered.html, message_id=message.pk, company_id=company.pk, sent_at=timezone.now())
         if track and message.kind != MessageKind.VERIFICATION else rendered.html,
-        from_name=company.display_sender_name,
+        from_name=sender_name(company),
         from_email=company.from_email,
         to_name=message.to_name,
         to_email=message.to_email,
@@ -74,12 +80,29 @@ def _fixed_email(message: Message) -> NoticeEmail:
     message.template, message.variant = None, ""
     _give_message_id(message)
     return NoticeEmail(subject=message.subject, text=message.body_text, html="",
-                       from_name="" if message.kind == MessageKind.ALERT else company.display_sender_name,
+                       from_name="" if message.kind == MessageKind.ALERT else sender_name(company),
                        from_email=company.from_email,
                        reply_to="" if message.kind == MessageKind.ALERT else company.reply_to,
                        # The outbox names an admin without a name by the address; the mail need not.
                        to_name="" if message.to_name == message.to_email else message.to_name,
                        to_email=message.to_email, message_id=message.message_id)
+
+
+def sender_name(company: Company) -> str:
+    """The display name in From: the company's (「会社名 採用担当」 by default), or for the relay operator's
+    party its sender name, else its service's name (an agency's mail is not from a 採用担当)."""
+    if company.is_operator:
+        return company.sender_name or company.service_name or company.name
+    return company.display_sender_name
+
+
+def operator_of(cache: dict | None) -> Company:
+    """The relay operator's party (made on first use from the settings' defaults), once per delivery batch."""
+    if cache is None:
+        return operator_party()
+    if "operator" not in cache:
+        cache["operator"] = operator_party()
+    return cache["operator"]
 
 
 def _give_message_id(message: Message) -> None:
@@ -119,14 +142,14 @@ def _footer_and_mailto(company: Company, cache: dict) -> tuple[rendering.Footer,
 def message_context(message: Message, cache: dict | None = None) -> dict:
     """The variables of the message's kind (rendering.VARIABLES), from its application and company."""
     company = message.company
-    relay = settings.TSUNAGU_RELAY
+    operator = operator_of(cache)
     variables = rendering.VARIABLES[message.kind]
     context = {
         "candidate_name": message.to_name,
         "company_name": company.name,
         "signature": company.display_signature,
-        "service_name": relay["service_name"],
-        "operator_name": relay["operator_name"],
+        "service_name": operator.service_name or operator.name,
+        "operator_name": operator.name,
     }
     if is_advertising(message.kind):
         context["unsubscribe_url"] = unsubscribe_url(message.pk)
@@ -147,9 +170,15 @@ def message_context(message: Message, cache: dict | None = None) -> dict:
         if "open_positions" in variables:
             context["open_positions"] = open_positions(company, cache)
     elif message.kind == MessageKind.VERIFICATION:
+        # The operator's mail to a person who asked to register: who the agency is (職業安定法: the licence) and
+        # through whose notice they came.
         context.update(
             verify_url=settings.BASE_URL + reverse("relay:verify", args=[message.context.get("verify_token", "")]),
             expires_days=VERIFICATION_DAYS,
+            signature=operator.signature or context["service_name"],
+            licence_number=operator.licence_number,
+            operator_contact=operator.reply_to or operator.from_email,
+            via_company=message.context.get("via_company", ""),
         )
     return context
 
@@ -195,6 +224,8 @@ def preview(company: Company, kind: str, *, subject: str, body_text: str,
         draft = Message(company=company, kind=kind, application=application, to_name=application.candidate.name,
                         to_email=application.candidate.email, pk=0, step=step, created_at=timezone.now())
         context = message_context(draft)
+        if "referral_url" in context:
+            context["referral_url"] = placeholder_url()  # a company never sees a personal link (redaction.py)
     else:
         context = rendering.sample_context(kind)
         context.update(company_name=company.name, signature=company.display_signature)
@@ -208,11 +239,17 @@ def _zone(company: Company):
 
 def email_for_display(message: Message) -> NoticeEmail:
     """The mail as it was sent (its stored subject and text) or, before sending, as it would be sent
-    now; for the console's message page. Nothing is saved."""
+    now; for the console's message page, so with every personal link redacted (redaction.py). Nothing is
+    saved."""
     draft = Message.objects.select_related("company", "application__job").get(pk=message.pk)
     email = build_email(draft)
     if message.body_text:
         email.subject, email.body = message.subject, message.body_text
         if email.html:  # an alert has no HTML part
-            email.html = rendering.text_to_html(message.body_text, message.subject)
+            used = message.template.body_text if message.template_id else ""  # the version it was sent with
+            links = rendering.linkable_urls(used, message_context(draft))
+            email.html = rendering.text_to_html(message.body_text, message.subject, links=links)
+    email.subject = redact(email.subject, message.pk)
+    email.body = redact(email.body, message.pk)
+    email.html = redact(email.html, message.pk)
     return email

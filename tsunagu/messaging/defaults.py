@@ -101,11 +101,13 @@ DEFAULT_TEMPLATES = {
 {{ signature }}
 """,
     },
+    # The relay operator's mail (installed for the operator's party; a company's copy is never used).
     MessageKind.VERIFICATION: {
         "subject": "【{{ service_name }}】メールアドレスのご確認",
         "body_text": """{{ candidate_name }}様
 
-{{ service_name }}へのご登録のお申し込み、ありがとうございます。
+{{ service_name }}へのご登録のお申し込み、ありがとうございます。{% if via_company %}
+({{ via_company }}からのご案内メールをきっかけにお申し込みいただきました。){% endif %}
 下のリンクを開き、「登録を完了する」を押してください。ご登録が完了します。
 
 {{ verify_url }}
@@ -113,7 +115,10 @@ DEFAULT_TEMPLATES = {
 リンクの有効期限は{{ expires_days }}日間です。
 お心当たりのない場合は、このメールを破棄してください。登録は行われません。
 
-{{ service_name }}({{ operator_name }})
+――――――――――――――――
+{{ service_name }}
+運営:{{ operator_name }}{% if licence_number %}(有料職業紹介事業 許可番号 {{ licence_number }}){% endif %}
+お問い合わせ:{{ operator_contact }}
 """,
     },
 }

@@ -24,6 +24,10 @@ class MessageKind(models.TextChoices):
 # Kinds whose subject and text are written when they are planned (no template; see compose.build_email).
 FIXED_CONTENT_KINDS = frozenset({MessageKind.ALERT, MessageKind.NOTICE, MessageKind.CONSENT_REQUEST})
 
+# The relay operator's mail to registrants: planned only for the operator's party (Company.is_operator), never
+# listed, shown or counted for a company (rows of a company from before issue 10 included).
+OPERATOR_KINDS = frozenset({MessageKind.VERIFICATION, MessageKind.CONSENT_REQUEST})
+
 
 class MessageStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("送信予定")

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError, meta, nodes
 
 from tsunagu.messaging import sandbox
 from tsunagu.messaging.models import MessageKind
@@ -63,10 +63,15 @@ VARIABLES: dict[str, dict[str, str]] = {
         **COMMON_VARIABLES,
         "job_title": gettext_lazy("あらためて応募された職種"),
     },
+    # The relay operator's mail (its own templates, not a company's): company_name and signature are the
+    # operator's.
     MessageKind.VERIFICATION: {
         **COMMON_VARIABLES,
         "verify_url": gettext_lazy("登録を完了するための確認リンク"),
         "expires_days": gettext_lazy("確認リンクの有効日数"),
+        "licence_number": gettext_lazy("有料職業紹介事業の許可番号"),
+        "operator_contact": gettext_lazy("運営者のお問い合わせ先"),
+        "via_company": gettext_lazy("ご案内メールを送った企業の名前"),
     },
 }
 
@@ -79,6 +84,15 @@ for _kind, _variables in VARIABLES.items():
 
 # Variables that must render non-empty: a notice never goes out with a blank where a name should be.
 REQUIRED_NON_EMPTY = ("candidate_name", "company_name")
+
+# Personal links that earn credits: a template may place them only as they are (`{{ referral_url }}`), with no
+# filter, expression or assignment around them, so the rendered text always holds the token intact and the
+# console and API can show a placeholder in its place (redaction.py). `{% if referral_url %}` is allowed.
+PERSONAL_LINK_VARIABLES = ("referral_url", "verify_url")
+# Variables whose values are links Tsunagu made: with the URLs written in the template itself, the only ones
+# the HTML part turns into links. Anything else in the text (a candidate's name, a job title from the ATS,
+# what a person typed into a form) stays text, whatever it looks like.
+LINK_VARIABLES = ("referral_url", "verify_url", "unsubscribe_url")
 
 
 class OpenPositions(list):
@@ -126,7 +140,7 @@ def validate_template(kind: str, subject: str, body_text: str) -> None:
                 "allowed": ", ".join(allowed),
             }
             continue
-        problems = sandbox.static_problems(parsed)
+        problems = sorted(sandbox.static_problems(parsed) + _personal_link_problems(parsed))
         if problems:
             errors[field] = _("%(line)d行目: %(reason)s") % {"line": problems[0][0], "reason": problems[0][1]}
             continue
@@ -145,6 +159,23 @@ def validate_template(kind: str, subject: str, body_text: str) -> None:
         raise ValidationError(errors)
 
 
+def _personal_link_problems(parsed) -> list[tuple[int, str]]:
+    """A personal link used other than as it is (see PERSONAL_LINK_VARIABLES)."""
+    problems = []
+
+    def visit(node, parent):
+        if isinstance(node, nodes.Name) and node.name in PERSONAL_LINK_VARIABLES:
+            bare = isinstance(parent, nodes.Output) or (isinstance(parent, nodes.If) and parent.test is node)
+            if not bare:
+                problems.append((node.lineno, _("「%(name)s」は {{ %(name)s }} の形でそのまま書いてください"
+                                                "(加工や代入はできません)。") % {"name": node.name}))
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    visit(parsed, None)
+    return sorted(problems)
+
+
 def _syntax_error(exc: TemplateSyntaxError) -> str:
     match = re.match(r"No (filter|test) named '([^']*)'", exc.message or "")
     if match and match.group(1) == "filter":
@@ -160,6 +191,10 @@ def _first_line_mentioning(source: str, name: str) -> int:
     return 1
 
 
+def _sample_link() -> str:
+    return f"{settings.BASE_URL}/r/{_('(候補者ごとのリンク)')}"
+
+
 def sample_context(kind: str) -> dict:
     sample = {
         "candidate_name": "髙橋 𠮷子",
@@ -170,9 +205,13 @@ def sample_context(kind: str) -> dict:
         "job_title": "バックエンドエンジニア",
         "stage": "一次面接",
         "rejected_date": "2026年11月21日",
-        "referral_url": "https://example.jp/r/sample",
-        "verify_url": "https://example.jp/r/verify/sample",
+        # What the console shows for a personal link (redaction.py), never a link that could work.
+        "referral_url": _sample_link(),
+        "verify_url": _sample_link(),
         "expires_days": 7,
+        "licence_number": "13-ユ-300000",
+        "operator_contact": "support@career-relay.example",
+        "via_company": "株式会社サンプル",
         "unsubscribe_url": "https://example.jp/u/sample",
         "open_positions": OpenPositions(["バックエンドエンジニア", "カスタマーサクセス"]),
     }
@@ -192,11 +231,20 @@ def render(subject: str, body_text: str, context: dict, footer: Footer | None = 
         line = sandbox.error_line(exc)
         reason = sandbox.error_reason(exc)
         raise RenderError(_("%(line)d行目: %(reason)s") % {"line": line, "reason": reason} if line else reason) from exc
+    links = linkable_urls(body_text, context)
     if footer is None:
-        return Rendered(subject=rendered_subject, text=text, html=text_to_html(text, rendered_subject))
+        return Rendered(subject=rendered_subject, text=text, html=text_to_html(text, rendered_subject, links=links))
     footer_text, footer_html = footer.for_url(context["unsubscribe_url"])
     return Rendered(subject=rendered_subject, text=f"{text}\n{footer_text}",
-                    html=text_to_html(text, rendered_subject, footer_html=footer_html))
+                    html=text_to_html(text, rendered_subject, footer_html=footer_html, links=links))
+
+
+def linkable_urls(body_text: str, context: dict) -> frozenset[str]:
+    """The URLs the HTML part may link: those written in the template itself and the values of LINK_VARIABLES.
+    A URL that arrives through any other variable (user input) is not among them and stays text."""
+    found = {match.group(0) for match in _URL.finditer(body_text or "") if "{" not in match.group(0)}
+    found.update(str(context[name]) for name in LINK_VARIABLES if context.get(name))
+    return frozenset(found)
 
 
 # --- the footer of advertising mail ----------------------------------------------------------------
@@ -245,13 +293,26 @@ def make_footer(*, company_name: str, postal_address: str, contact: str) -> Foot
 _URL = re.compile(r"https?://[^\s<>\"'\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]+")
 
 
-def _linkify(escaped: str) -> str:
-    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+def _linkify(escaped: str, links: frozenset[str]) -> str:
+    """Link the URLs of `links` (escaped as the text is) where they stand; any other URL stays text. A URL run
+    on into more characters (a full stop, text a template put right after it) links the known URL only."""
+    known = sorted((escape(url) for url in links), key=len, reverse=True)
+
+    def link(match: re.Match) -> str:
+        found = match.group(0)
+        url = next((url for url in known if found.startswith(url)), None)
+        if url is None:
+            return found
+        return f'<a href="{url}">{url}</a>{found[len(url):]}'
+
+    return _URL.sub(link, escaped) if known else escaped
 
 
-def text_to_html(text: str, title: str, *, footer_html: str = "") -> str:
+def text_to_html(text: str, title: str, *, footer_html: str = "", links: frozenset[str] = frozenset()) -> str:
+    """The HTML part of a mail from its text: paragraphs, line breaks, and links only for `links` (see
+    linkable_urls): user-entered text is never turned into a link."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    body = "\n".join("<p>" + _linkify(escape(p)).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+    body = "\n".join("<p>" + _linkify(escape(p), links).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
     return (
         '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>"

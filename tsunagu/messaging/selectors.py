@@ -4,13 +4,21 @@ be sent a rejection, and what happened to a message (its timeline)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Q
 
 from tsunagu.companies.models import Company
-from tsunagu.messaging.models import Message, MessageEvent, MessageKind, MessageStatus, Suppression
+from tsunagu.messaging.models import (
+    OPERATOR_KINDS,
+    Message,
+    MessageEvent,
+    MessageKind,
+    MessageStatus,
+    Suppression,
+)
+from tsunagu.messaging.redaction import redact
 from tsunagu.messaging.tracking.rules import reason_label
 from tsunagu.talent.models import Application
 from tsunagu.talent.normalize import email_key, kana_key, name_key
@@ -21,11 +29,17 @@ def rejection_notice(application) -> Message | None:
     return Message.objects.filter(application=application, kind=MessageKind.REJECTION).first()
 
 
+def company_messages(company):
+    """The messages a company may see: its own, less the relay operator's kinds (a verification mail planned
+    for a company before the operator sent its own mail stays hidden: it holds a verification link)."""
+    return Message.objects.filter(company=company).exclude(kind__in=OPERATOR_KINDS)
+
+
 def outbox_messages(company, *, status: str = "", kind: str = "", query: str = ""):
     """The company's outbox, newest first, filtered by status and kind (unknown values ignored) and searched
     ("Did 髙橋さん get the notice?") by name with or without spaces, reading, address or the ATS's
     application id."""
-    rows = Message.objects.filter(company=company).select_related("application")
+    rows = company_messages(company).select_related("application")
     if status in MessageStatus.values:
         rows = rows.filter(status=status)
     if kind in MessageKind.values:
@@ -92,4 +106,6 @@ def message_timeline(message: Message) -> list[TimelineEvent]:
     for source in TIMELINE_SOURCES:
         events.extend(source(message))
     events.sort(key=lambda event: event.occurred_at)
-    return events
+    # The company reads this: the referral link's clicks name the personal link (redaction.py).
+    return [replace(event, url=redact(event.url, message.pk), detail=redact(event.detail, message.pk))
+            for event in events]

@@ -47,9 +47,9 @@ from tsunagu.talent.models import Application, ApplicationStatus, Job
 from tsunagu.talent.normalize import nfkc
 from tsunagu.talent.stages import Stage
 
-# Kinds whose wording is the company's templates (an alert's subject and text are fixed when it is planned).
-TEMPLATED_KINDS = (MessageKind.REJECTION, MessageKind.FOLLOW_UP, MessageKind.INVITATION, MessageKind.WELCOME_BACK,
-                   MessageKind.VERIFICATION)
+# Kinds whose wording is the company's templates (an alert's subject and text are fixed when it is planned;
+# the registration verification is the relay operator's mail, from the operator party's own template).
+TEMPLATED_KINDS = (MessageKind.REJECTION, MessageKind.FOLLOW_UP, MessageKind.INVITATION, MessageKind.WELCOME_BACK)
 # Kinds whose templates can vary by slot (the verification mail is about no application).
 SLOTTED_KINDS = (MessageKind.REJECTION, MessageKind.FOLLOW_UP, MessageKind.INVITATION, MessageKind.WELCOME_BACK)
 # Kinds that a follow-up step can send, and so whose slots may name a step.

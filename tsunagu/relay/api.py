@@ -1,22 +1,38 @@
-from ninja import Router, Schema
-from pydantic import ConfigDict
+from datetime import date, datetime
 
-from tsunagu.relay.selectors import ledger_summary
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+from pydantic import ConfigDict, Field
+
+from tsunagu.relay.actions import introductions as introduction_actions
+from tsunagu.relay.actions import requests as request_actions
+from tsunagu.relay.introduction_consent import PROFILE_FIELDS
+from tsunagu.relay.models import (
+    EmploymentType,
+    Introduction,
+    IntroductionStatus,
+    ReferralRequest,
+    RequestStatus,
+)
+from tsunagu.relay.selectors import ledger_summary, request_history, request_slot_state
 
 router = Router()
 
 
 class LedgerOut(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "credits": 23, "slots_earned": 2, "slots_redeemed": 1, "slots_available": 1, "ratio": 10,
-        "credits_to_next_slot": 7,
+        "credits": 23, "credits_held": 1, "slots_earned": 2, "slots_redeemed": 1, "slots_available": 1,
+        "ratio": 10, "credits_to_next_slot": 7,
     }]})
 
-    credits: int
+    credits: int = Field(description="Registrations credited to the company (less any the operator reversed)")
+    credits_held: int = Field(description="Verified registrations held for the relay operator's review (a fraud "
+                                          "signal fired): credited if the operator approves, nothing if voided")
     slots_earned: int
     slots_redeemed: int
     slots_available: int
-    ratio: int
+    ratio: int = Field(description="Credits per free referral slot: the relay operator's contract with the company")
     credits_to_next_slot: int
 
 
@@ -25,3 +41,191 @@ def get_ledger(request):
     """One credit per distinct candidate who registered and verified; one slot per `ratio` credits."""
     summary = ledger_summary(request.auth)
     return {**summary.__dict__, "credits_to_next_slot": summary.credits_to_next_slot}
+
+
+# --- referral requests (紹介依頼) and the introductions received ------------------------------------------
+
+class RequestIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "法人営業", "description": "既存顧客へのソリューション提案。", "location": "東京都",
+        "salary_min": 4_500_000, "salary_max": 6_000_000, "employment_type": "full_time", "headcount": 1,
+        "deadline": "2026-12-25",
+    }]})
+
+    title: str = Field(description="The position (職種), up to 200 characters")
+    description: str = Field("", description="What the job is (仕事内容), up to 5,000 characters")
+    location: str = Field("", description="Where (勤務地), up to 200 characters")
+    salary_min: int | None = Field(None, description="Yearly salary from, in yen")
+    salary_max: int | None = Field(None, description="Yearly salary up to, in yen (not below salary_min)")
+    employment_type: str = Field(EmploymentType.FULL_TIME,
+                                 description="full_time, contract, part_time, temporary or freelance")
+    headcount: int = Field(1, description="How many people (1-100)")
+    deadline: date | None = Field(None, description="Optional; not in the past")
+
+
+class ProfileOut(Schema):
+    name: str
+    email: str
+    phone: str
+    desired_job: str
+    desired_region: str
+
+
+class IntroductionOut(Schema):
+    id: int
+    request: int
+    status: str = Field(description="consent_requested (waiting for the person's consent: nothing about them is "
+                                    "shown), introduced, declined or withdrawn")
+    outcome: str | None = Field(description="document_passed, interview, rejected, offered, hired; null before "
+                                            "the company answers")
+    consented_at: datetime | None
+    profile: ProfileOut | None = Field(description="What the person consented to provide; null before consent")
+    recommendation: str | None = Field(description="The operator's recommendation; null before consent")
+
+
+class HistoryOut(Schema):
+    at: datetime
+    kind: str = Field(description="filed, proposed, consent_requested, consented, declined, withdrawn, outcome, "
+                                  "slot_used, filled, closed")
+    actor: str
+    detail: str
+    introduction: int | None
+
+
+class RequestOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 7, "title": "法人営業", "description": "", "location": "東京都", "salary_min": 4_500_000,
+        "salary_max": 6_000_000, "employment_type": "full_time", "headcount": 1, "deadline": None,
+        "status": "open", "slot": "reserved", "created_at": "2026-11-24T01:02:03Z", "closed_at": None,
+        "introductions": [{"id": 3, "request": 7, "status": "consent_requested", "outcome": None,
+                           "consented_at": None, "profile": None, "recommendation": None}],
+        "history": [{"at": "2026-11-24T01:02:03Z", "kind": "filed", "actor": "API",
+                     "detail": "無料紹介枠を1つ確保しました", "introduction": None}],
+    }]})
+
+    id: int
+    title: str
+    description: str
+    location: str
+    salary_min: int | None
+    salary_max: int | None
+    employment_type: str
+    headcount: int
+    deadline: date | None
+    status: str = Field(description="open, filled (hired up to the headcount) or closed (ended without a hire)")
+    slot: str = Field(description="The free slot the request holds: reserved, used (by a hire) or released")
+    created_at: datetime
+    closed_at: datetime | None
+    introductions: list[IntroductionOut]
+    history: list[HistoryOut]
+
+
+class RequestErrorOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "detail": "年収上限は年収下限以上にしてください。", "errors": {"salary_max": ["年収上限は年収下限以上にしてください。"]},
+    }]})
+
+    detail: str
+    errors: dict[str, list[str]] = Field(default_factory=dict, description="The messages by field")
+
+
+class OutcomeIn(Schema):
+    outcome: str = Field(description="document_passed (書類選考通過), interview (面接), rejected (見送り), "
+                                     "offered (内定) or hired (入社: uses the request's free slot; final)")
+
+
+def introduction_out(introduction: Introduction) -> dict:
+    introduced = introduction.status == IntroductionStatus.INTRODUCED
+    registrant = introduction.registrant
+    return {
+        "id": introduction.pk, "request": introduction.request_id, "status": introduction.status,
+        "outcome": introduction.outcome or None, "consented_at": introduction.consented_at,
+        "profile": {field: getattr(registrant, field) for field in PROFILE_FIELDS} if introduced else None,
+        "recommendation": introduction.recommendation if introduced else None,
+    }
+
+
+def request_out(referral: ReferralRequest) -> dict:
+    fields = ("id", "title", "description", "location", "salary_min", "salary_max", "employment_type",
+              "headcount", "deadline", "status", "created_at", "closed_at")
+    return {
+        **{field: getattr(referral, field) for field in fields},
+        "slot": request_slot_state(referral),
+        "introductions": [introduction_out(introduction) for introduction in
+                          referral.introductions.select_related("registrant").order_by("created_at", "pk")],
+        "history": [{"at": line.at, "kind": line.kind, "actor": line.actor, "detail": line.detail,
+                     "introduction": line.introduction_id} for line in request_history(referral)],
+    }
+
+
+def _error(exc: ValidationError) -> dict:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {}
+    return {"detail": " ".join(exc.messages), "errors": errors}
+
+
+@router.post("/requests", response={201: RequestOut, 409: RequestErrorOut, 422: RequestErrorOut},
+             summary="File a referral request (uses one available free slot)")
+def file_request(request, payload: RequestIn):
+    """Reserves one of the company's available free slots for the request (409 when none is available; 422
+    names each field that is wrong, and nothing is changed). The operator then proposes registrants; each is
+    asked to consent before the company sees anything about them."""
+    try:
+        referral = request_actions.file_request(
+            request.auth, request_actions.RequestForm(**payload.model_dump()), actor_label="api")
+    except request_actions.NoSlotAvailable as exc:
+        return Status(409, _error(exc))
+    except ValidationError as exc:
+        return Status(422, _error(exc))
+    return Status(201, request_out(referral))
+
+
+class RequestFilter(Schema):
+    status: RequestStatus | None = Field(None, description="open, filled or closed; all when absent")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+@router.get("/requests", response=list[RequestOut], summary="List the company's referral requests")
+def list_requests(request, filters: Query[RequestFilter]):
+    """Newest first."""
+    referrals = ReferralRequest.objects.filter(company=request.auth)
+    if filters.status is not None:
+        referrals = referrals.filter(status=filters.status)
+    referrals = referrals[filters.offset:filters.offset + filters.limit]
+    return [request_out(referral) for referral in referrals]
+
+
+@router.get("/requests/{request_id}", response={200: RequestOut, 404: RequestErrorOut},
+            summary="Read a referral request, its introductions and its history")
+def get_request(request, request_id: int):
+    """An introduction shows the person's profile and the recommendation only once they consented."""
+    return request_out(get_object_or_404(ReferralRequest, company=request.auth, pk=request_id))
+
+
+@router.post("/requests/{request_id}/close",
+             response={200: RequestOut, 404: RequestErrorOut, 409: RequestErrorOut},
+             summary="Close a referral request (without a hire, its slot is released)")
+def close_request(request, request_id: int):
+    referral = get_object_or_404(ReferralRequest, company=request.auth, pk=request_id)
+    try:
+        referral = request_actions.close_request(referral, actor_label="api")
+    except request_actions.RequestNotOpen as exc:
+        return Status(409, _error(exc))
+    return request_out(referral)
+
+
+@router.post("/introductions/{introduction_id}/outcome",
+             response={200: IntroductionOut, 404: RequestErrorOut, 409: RequestErrorOut, 422: RequestErrorOut},
+             summary="Answer an introduction: document_passed, interview, rejected, offered or hired")
+def record_outcome(request, introduction_id: int, payload: OutcomeIn):
+    """409 before the person consented, once the request is closed, or to change a hire; `hired` uses the
+    request's free slot and fills the request when its headcount is reached."""
+    introduction = get_object_or_404(Introduction.objects.select_related("registrant"),
+                                     request__company=request.auth, pk=introduction_id)
+    try:
+        introduction = introduction_actions.record_outcome(introduction, payload.outcome, actor_label="api")
+    except (introduction_actions.NotIntroduced, request_actions.RequestNotOpen) as exc:
+        return Status(409, _error(exc))
+    except ValidationError as exc:
+        return Status(422, _error(exc))
+    return introduction_out(introduction)

@@ -149,7 +149,7 @@ def test_history_can_be_recorded_without_a_notice(api):
 
 def test_ledger_starts_empty(api):
     assert api.get("/api/v1/relay/ledger").json() == {
-        "credits": 0, "slots_earned": 0, "slots_redeemed": 0, "slots_available": 0, "ratio": 10,
+        "credits": 0, "credits_held": 0, "slots_earned": 0, "slots_redeemed": 0, "slots_available": 0, "ratio": 10,
         "credits_to_next_slot": 10,
     }
 

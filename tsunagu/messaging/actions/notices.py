@@ -158,8 +158,13 @@ def cancel_messages(company: Company, message_ids: list[int], *, reason: str) ->
         status=MessageStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200], updated_at=now)
 
 
-def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name: str, verify_token: str) -> Message:
-    """The double opt-in mail: purely transactional, sent at once, outside the send window."""
+def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name: str, verify_token: str,
+                           via_company: str = "") -> Message:
+    """The double opt-in mail: purely transactional, sent at once, outside the send window. It is the relay
+    operator's mail (`company` is the operator's party, never the company whose notice brought the person:
+    that company must never hold a verification link); `via_company` names that company in the text."""
+    if not company.is_operator:
+        raise ValueError("the verification mail is the relay operator's: plan it for operator_party()")
     message, _created = Message.objects.get_or_create(
         company=company,
         key=key,
@@ -168,7 +173,7 @@ def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name
             "to_email": to_email,
             "to_name": to_name,
             "send_at": timezone.now(),
-            "context": {"verify_token": verify_token},
+            "context": {"verify_token": verify_token, "via_company": via_company},
         },
     )
     if message.status == MessageStatus.SCHEDULED:

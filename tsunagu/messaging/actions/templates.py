@@ -11,7 +11,7 @@ from tsunagu.companies.models import Company
 from tsunagu.messaging import rendering
 from tsunagu.messaging.actions.followups import install_default_follow_up_steps
 from tsunagu.messaging.defaults import DEFAULT_STEP_TEMPLATES, DEFAULT_TEMPLATES
-from tsunagu.messaging.models import MessageTemplate
+from tsunagu.messaging.models import OPERATOR_KINDS, MessageTemplate
 from tsunagu.messaging.template_sets import SLOTTED_KINDS, STEP_KINDS, Slot, template_set
 from tsunagu.talent.normalize import clean_text
 from tsunagu.talent.stages import Stage
@@ -22,7 +22,9 @@ def install_default_templates(company: Company) -> None:
     wording) and, when it has no follow-up sequence yet, the default sequence. Idempotent."""
     present = set(MessageTemplate.objects.filter(company=company, variant="", job_category="", stage=0,
                                                  rejection_reason="").values_list("kind", "step").distinct())
-    wanted = [((kind, 0), template) for kind, template in DEFAULT_TEMPLATES.items()]
+    # The verification mail is the relay operator's alone: a company gets no copy it could never use.
+    wanted = [((kind, 0), template) for kind, template in DEFAULT_TEMPLATES.items()
+              if company.is_operator or kind not in OPERATOR_KINDS]
     wanted += list(DEFAULT_STEP_TEMPLATES.items())
     MessageTemplate.objects.bulk_create(
         [MessageTemplate(company=company, kind=kind, step=step, version=1, **template)

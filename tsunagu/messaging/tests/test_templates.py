@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from tsunagu.companies.actions import operator_party
 from tsunagu.messaging import compose, rendering, template_sets
 from tsunagu.messaging.actions import templates
 from tsunagu.messaging.models import MessageKind, MessageTemplate
@@ -19,7 +20,9 @@ def test_new_company_starts_with_the_default_templates(company):
     template = template_sets.current_template(company, MessageKind.REJECTION)
     assert template.version == 1
     assert "{{ referral_url }}" in template.body_text
-    assert template_sets.current_template(company, MessageKind.VERIFICATION).version == 1
+    # The verification mail is the relay operator's: its party has the template, a company none.
+    assert template_sets.current_template(operator_party(), MessageKind.VERIFICATION).version == 1
+    assert not MessageTemplate.objects.filter(company=company, kind=MessageKind.VERIFICATION).exists()
 
 
 def test_saving_adds_a_version_and_keeps_the_old_one(company):

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import Role
 from tsunagu.lib.tokens import referral_token
 from tsunagu.messaging import unsubscribe
@@ -229,7 +230,7 @@ def test_forged_or_tampered_tokens_are_404_and_change_nothing(api, company, djan
     token = unsubscribe.unsubscribe_token(notice.pk)
     value, mac = token.split(".")
     flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
-    verification = notices.plan_verification_mail(company, key="verify:1", to_email="yoshiko@example.jp",
+    verification = notices.plan_verification_mail(operator_party(), key="verify:1", to_email="yoshiko@example.jp",
                                                   to_name="髙橋 𠮷子", verify_token="x")
     forged = [
         f"{value}.{flipped}",                               # altered signature

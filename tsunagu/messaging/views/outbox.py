@@ -17,8 +17,9 @@ from tsunagu.messaging import rendering
 from tsunagu.messaging.actions import notices
 from tsunagu.messaging.compose import build_email, email_for_display
 from tsunagu.messaging.failures import PermanentFailure
-from tsunagu.messaging.models import CapturedMail, Message, MessageKind, MessageStatus
-from tsunagu.messaging.selectors import message_timeline, outbox_messages
+from tsunagu.messaging.models import OPERATOR_KINDS, CapturedMail, Message, MessageKind, MessageStatus
+from tsunagu.messaging.redaction import readable_mime, redact
+from tsunagu.messaging.selectors import company_messages, message_timeline, outbox_messages
 
 
 @company_view()
@@ -30,26 +31,29 @@ def outbox(request):
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "messaging/outbox.html", {
         "page": page, "status": status, "kind": kind, "q": query,
-        "statuses": MessageStatus.choices, "kinds": MessageKind.choices,
+        "statuses": MessageStatus.choices,
+        "kinds": [(value, label) for value, label in MessageKind.choices if value not in OPERATOR_KINDS],
     })
 
 
 @company_view()
 def message_detail(request, message_id: int):
     message = get_object_or_404(
-        Message.objects.select_related("application__candidate", "application__job", "template"),
-        company=request.company, pk=message_id,
+        company_messages(request.company).select_related("application__candidate", "application__job", "template"),
+        pk=message_id,
     )
+    # Everything below is shown with the candidate's personal links redacted (messaging/redaction.py).
     content, render_error = None, None
     if message.body_text:
-        content = rendering.Rendered(message.subject, message.body_text, "")
+        content = rendering.Rendered(redact(message.subject, message.pk), redact(message.body_text, message.pk), "")
     else:
         try:
             email = build_email(message)
-            content = rendering.Rendered(email.subject, email.body, email.html)
+            content = rendering.Rendered(redact(email.subject, message.pk), redact(email.body, message.pk), "")
         except PermanentFailure as exc:
             render_error = str(exc)
     captured = CapturedMail.objects.filter(message_id=message.message_id).first() if message.message_id else None
+    captured_text = readable_mime(captured.raw, message.pk) if captured else ""
     headers = html = None
     if content is not None:
         try:
@@ -59,7 +63,7 @@ def message_detail(request, message_id: int):
         else:
             headers, html = _readable_headers(email), email.html
     return render(request, "messaging/message_detail.html", {
-        "message": message, "content": content, "render_error": render_error, "captured": captured,
+        "message": message, "content": content, "render_error": render_error, "captured": captured_text,
         "headers": headers, "html": html, "timeline": message_timeline(message),
     })
 
@@ -67,7 +71,7 @@ def message_detail(request, message_id: int):
 def _readable_headers(email) -> list[tuple[str, str]]:
     """The mail's headers as a person reads them (encoded words decoded), for the message page."""
     parsed = email.message().parsed
-    return [(name, str(make_header(decode_header(value))).replace("\n", "").replace("\r", ""))
+    return [(name, redact(str(make_header(decode_header(value))).replace("\n", "").replace("\r", "")))
             for name, value in parsed.items() if name.lower() not in ("content-type", "mime-version")]
 
 

@@ -14,11 +14,14 @@ hire through it uses the reservation; a request closed without a hire releases i
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
+from tsunagu.relay.actions import notifications
 from tsunagu.relay.actions.contracts import ensure_contract
 from tsunagu.relay.models import Introduction, LedgerEntry, LedgerKind, ReferralRequest, Registration
 from tsunagu.relay.selectors import ledger_summary, progress_toward_slot
@@ -48,8 +51,11 @@ def credit(registration: Registration, *, user=None, note: str = "") -> LedgerEn
     entry = _append(company, LedgerKind.CREDIT, registration=registration, progress_after=0 if earned else progress,
                     created_by=user, note=clean_text(note)[:300])
     if earned:
-        _append(company, LedgerKind.SLOT_EARNED, registration=registration, created_by=user,
-                note=_("登録%(count)d件で無料紹介枠を1つ獲得") % {"count": progress})
+        slot = _append(company, LedgerKind.SLOT_EARNED, registration=registration, created_by=user,
+                       note=_("登録%(count)d件で無料紹介枠を1つ獲得") % {"count": progress})
+        # The company's admins hear of it once the slot is committed (a rolled-back credit mails nobody); a
+        # failure to plan the mail is logged and never undoes or fails the credit.
+        transaction.on_commit(partial(notifications.slot_earned, slot.pk), robust=True)
     return entry
 
 

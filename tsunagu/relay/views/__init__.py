@@ -1,1 +1,2 @@
-"""The relay's pages: `public` (the candidate's), `company` (a company's console), `operator` (the desk)."""
+"""The relay's pages: `public` and `consent` (the candidate's and registrant's, no login), `company` (a company's
+console: ledger and referral requests), `operator*` and `requests_desk` (the operator's desk)."""

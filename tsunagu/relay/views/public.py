@@ -1,29 +1,53 @@
 """The candidate's pages (no login): the personal referral link /r/<token>, the registration form with its
-consents, and the double opt-in confirmation."""
+consents, and the double opt-in confirmation. The pages speak for the relay operator (its party's name,
+licence and contact), not for the company whose notice carried the link.
 
-from django.conf import settings
+A link that does not work (its notice not delivered, or past the company's retention period) answers 410
+Gone with a polite page and records nothing: 410 rather than 200 because the link has nothing to offer and
+never will again (a cancelled notice is not re-sent with the same link; an expired link stays expired), and
+link checkers and mail scanners treat 410 as final. Too many forms from one network or through one link
+answer 429 with a page saying when to try again, and store nothing.
+"""
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from tsunagu.companies.actions import operator_party
+from tsunagu.relay import fraud
 from tsunagu.relay.actions import registration
-from tsunagu.relay.consent import consent_texts
+from tsunagu.relay.consent import consent_texts, operator_facts
 from tsunagu.relay.models import Registration
-
-PREFECTURES = (
-    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 "
-    "石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 "
-    "岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
-).split() + [_lazy("リモート")]
 
 
 def _page_context(company, **extra):
+    operator = operator_party()
     return {
-        "company": company, "relay": settings.TSUNAGU_RELAY, "prefectures": PREFECTURES,
-        "consent": consent_texts(company) if company else {}, **extra,
+        "company": company, "relay": operator_facts(operator), "prefectures": registration.REGIONS,
+        "limits": {"name": registration.NAME_MAX, "desired_job": registration.DESIRED_JOB_MAX},
+        "consent": consent_texts(company, operator) if company else {}, **extra,
     }
+
+
+def client_ip(request) -> str:
+    # The direct peer. Behind a load balancer every form would share its address: the fraud signals and the
+    # per-network limit then see one network (documented in the README's deployment notes).
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _inactive(request, message, state: str):
+    return render(request, "relay/link_inactive.html",
+                  _page_context(message.company, expired=state == registration.LinkState.EXPIRED), status=410)
+
+
+def _too_many(request, message, retry_after: int):
+    wait = (_("%(n)d分") % {"n": max(1, retry_after // 60)} if retry_after < 3600
+            else _("%(n)d時間") % {"n": retry_after // 3600})
+    response = render(request, "relay/too_many.html", _page_context(message.company, wait=wait), status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @never_cache
@@ -31,8 +55,10 @@ def landing(request, token: str):
     message = registration.message_for_referral(token)
     if message is None:
         raise Http404
+    state = registration.link_state(message)
+    if state != registration.LinkState.ACTIVE:
+        return _inactive(request, message, state)
     company = message.company
-    candidate = message.application.candidate
     if request.method == "POST":
         form = registration.RegistrationForm(
             name=request.POST.get("name", ""),
@@ -43,7 +69,13 @@ def landing(request, token: str):
             consent_provision=request.POST.get("consent_provision") == "on",
         )
         try:
-            registration.request_registration(message, form)
+            registration.request_registration(
+                message, form, network_hash=fraud.network_hash(client_ip(request)),
+                browser_hash=fraud.browser_hash(request.headers.get("User-Agent", "")))
+        except registration.InactiveLink as exc:
+            return _inactive(request, message, exc.state)
+        except registration.RateLimited as exc:
+            return _too_many(request, message, exc.retry_after)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
             return render(request, "relay/landing.html",
@@ -51,8 +83,9 @@ def landing(request, token: str):
         return redirect("relay:sent", token=token)
     if request.method != "HEAD":
         registration.record_click(message, user_agent=request.headers.get("User-Agent", ""))
-    already = Registration.objects.filter(company=company, candidate=candidate).exists()
-    form = registration.RegistrationForm(name=candidate.name, email=candidate.email)
+    already = Registration.objects.filter(company=company, candidate=message.application.candidate).exists()
+    # Nothing of the candidate is filled in: whoever opens a forwarded link sees neither name nor address.
+    form = registration.RegistrationForm(name="", email="")
     return render(request, "relay/landing.html",
                   _page_context(company, form=form, errors={}, token=token, already_registered=already))
 
@@ -62,6 +95,9 @@ def sent(request, token: str):
     message = registration.message_for_referral(token)
     if message is None:
         raise Http404
+    state = registration.link_state(message)
+    if state != registration.LinkState.ACTIVE:
+        return _inactive(request, message, state)
     return render(request, "relay/sent.html", _page_context(message.company))
 
 
@@ -76,6 +112,8 @@ def verify(request, token: str):
     company = registration_request.company
     if request.method == "POST":
         result = registration.verify_registration(token)
+        # The same page whether the registration was credited, held for review or a repeat: the person is
+        # registered either way, and a fraudster learns nothing from it.
         return render(request, "relay/done.html", _page_context(company, registration=result.registration))
     # GET only shows a button: mail scanners open links, and opening must not register anyone.
     return render(request, "relay/verify.html", _page_context(company, request_obj=registration_request,

@@ -1,0 +1,157 @@
+"""The operator's registrants (its candidates): search and filters, a CSV export for Excel, and each person's
+record: the companies they came through, their consents word for word, their place in the pipeline, the
+advisors' notes."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tsunagu.companies.console import operator_view
+from tsunagu.relay.actions import registrants as registrant_actions
+from tsunagu.relay.models import Introduction, Registrant, RegistrantStatus, Registration
+from tsunagu.relay.selectors import search_registrants
+from tsunagu.relay.views.operator_forms import NoteForm, RegistrantFilterForm, RegistrantProfileForm
+from tsunagu.relay.views.operator_review import reason_labels
+
+REGISTRANTS_PER_PAGE = 50
+# A cell Excel (or LibreOffice) would read as a formula: written with a leading apostrophe instead, so an
+# export opened by staff cannot run what a registrant typed into a form (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _filters(request) -> RegistrantFilterForm:
+    form = RegistrantFilterForm(request.GET)
+    form.is_valid()
+    return form
+
+
+@operator_view
+def registrants(request):
+    form = _filters(request)
+    if form.errors:
+        return render(request, "relay/desk/registrants.html", {"form": form, "page": None}, status=400)
+    found = search_registrants(**form.search_arguments()).prefetch_related(
+        Prefetch("registrations", queryset=Registration.objects.select_related("company").order_by("created_at")))
+    page = Paginator(found, REGISTRANTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "relay/desk/registrants.html", {"form": form, "page": page,
+                                                            "export_query": request.GET.urlencode()})
+
+
+def neutralised(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_rows(found):
+    writer = csv.writer(_Echo())
+    # A byte-order mark first: Excel then reads the file as UTF-8 (Japanese names, not mojibake).
+    yield "\ufeff"
+    yield writer.writerow([_("ID"), _("氏名"), _("フリガナ"), _("メールアドレス"), _("電話番号"), _("希望職種"),
+                           _("希望勤務地"), _("状態"), _("最初の紹介元"), _("紹介元企業"), _("登録日時"),
+                           _("更新日時")])
+    for registrant in found.iterator(chunk_size=500):
+        companies = "、".join(r.company.name for r in registrant.registrations.all())
+        yield writer.writerow([neutralised(value) for value in (
+            registrant.pk, registrant.name, registrant.name_kana, registrant.email, registrant.phone,
+            registrant.desired_job, registrant.desired_region, registrant.get_status_display(),
+            registrant.first_company.name if registrant.first_company else "", companies,
+            timezone.localtime(registrant.created_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(registrant.updated_at).strftime("%Y-%m-%d %H:%M"),
+        )])
+
+
+@operator_view
+def registrants_csv(request):
+    """The filtered list (all pages) as CSV: UTF-8 with a BOM, CRLF line ends, for Excel."""
+    form = _filters(request)
+    if form.errors:
+        problems = [message for errors in form.errors.values() for message in errors]
+        return HttpResponse("\n".join(problems), status=400, content_type="text/plain; charset=utf-8")
+    found = search_registrants(**form.search_arguments()).prefetch_related(
+        Prefetch("registrations", queryset=Registration.objects.select_related("company").order_by("created_at")))
+    response = StreamingHttpResponse(_csv_rows(found), content_type="text/csv; charset=utf-8")
+    filename = f"registrants-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _registrant_page(request, registrant: Registrant, *, profile_form=None, note_form=None, status: int = 200):
+    registrations = registrant.registrations.select_related("company", "reviewed_by").order_by("created_at", "pk")
+    introductions = (Introduction.objects.filter(registrant=registrant)
+                     .select_related("request__company").order_by("-created_at", "-pk"))
+    return render(request, "relay/desk/registrant.html", {
+        "registrant": registrant,
+        "registrations": [(r, reason_labels(r.reasons)) for r in registrations],
+        "consents": registrant.consents.select_related("company", "introduction__request"),
+        "notes": registrant.notes.select_related("author"),
+        "introductions": introductions,
+        "statuses": RegistrantStatus.choices,
+        "profile_form": profile_form or RegistrantProfileForm(instance=registrant),
+        "note_form": note_form or NoteForm(),
+    }, status=status)
+
+
+@operator_view
+def registrant(request, pk: int):
+    return _registrant_page(request, get_object_or_404(Registrant, pk=pk))
+
+
+@operator_view
+@require_POST
+def registrant_status(request, pk: int):
+    person = get_object_or_404(Registrant, pk=pk)
+    try:
+        registrant_actions.change_status(person, request.POST.get("status", ""), user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _registrant_page(request, person, status=400)
+    messages.success(request, _("状態を変更しました。"))
+    return redirect("console:operator_registrant", pk=person.pk)
+
+
+@operator_view
+@require_POST
+def registrant_note(request, pk: int):
+    person = get_object_or_404(Registrant, pk=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            registrant_actions.add_note(person, form.cleaned_data["text"], user=request.user)
+        except ValidationError as exc:
+            form.add_error("text", exc)
+    if form.errors:
+        return _registrant_page(request, person, note_form=form, status=400)
+    messages.success(request, _("メモを追加しました。"))
+    return redirect("console:operator_registrant", pk=person.pk)
+
+
+@operator_view
+@require_POST
+def registrant_profile(request, pk: int):
+    person = get_object_or_404(Registrant, pk=pk)
+    form = RegistrantProfileForm(request.POST, instance=Registrant.objects.get(pk=person.pk))
+    if form.is_valid():
+        try:
+            registrant_actions.update_profile(person, user=request.user, **{
+                field: form.cleaned_data[field] for field in RegistrantProfileForm.Meta.fields})
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if form.errors:
+        return _registrant_page(request, person, profile_form=form, status=400)
+    messages.success(request, _("登録情報を保存しました。"))
+    return redirect("console:operator_registrant", pk=person.pk)
