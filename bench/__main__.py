@@ -1,4 +1,5 @@
-"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [--rejections N] [--notices N] [--csv-rows N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [--rejections N] [--notices N]
+[--csv-rows N] [--registrants N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -14,7 +15,7 @@ import sys
 import time
 import traceback
 
-from bench import click_redirect, csv_import, latency, throughput, webhook_ingest
+from bench import click_redirect, csv_import, latency, registrations, throughput, webhook_ingest
 from bench.harness import BenchError, database_kind, verdict
 
 BENCHMARKS = {
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "csv": lambda options: csv_import.run(options.csv_rows),
     "webhooks": lambda options: webhook_ingest.run(),
     "clicks": lambda options: click_redirect.run(),
+    "registrations": lambda options: registrations.run(options.registrants),
 }
 
 
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="notices for the throughput benchmark (default %(default)s)")
     parser.add_argument("--csv-rows", type=int, default=csv_import.ROWS,
                         help="rows in the generated file for the csv benchmark (default %(default)s)")
+    parser.add_argument("--registrants", type=int, default=registrations.REGISTRANTS,
+                        help="candidates registering end to end in the registrations benchmark (default %(default)s)")
     options = parser.parse_args(argv)
     names = options.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n== summary ({time.monotonic() - started:.0f} s) ==")
     for result in results:
         status = "ERROR" if result["met"] is None else verdict(result["met"])
-        print(f"  {result['name']:<11} {status:<5}  {result['summary']}")
+        print(f"  {result['name']:<13} {status:<5}  {result['summary']}")
     return 1 if any(result["met"] is None for result in results) else 0
 
 

@@ -37,15 +37,22 @@ from bench.harness import (
     verdict,
     wait_for_http_ok,
 )
-from bench.load import DURATION, THREADS, LoadResult, Request, RoundRobin, run_load, warm_up
+from bench.load import (
+    DURATION,
+    PHONE_BROWSER,
+    THREADS,
+    LoadResult,
+    Request,
+    RoundRobin,
+    bare_view_baseline,
+    run_load,
+    say_result,
+    warm_up,
+)
 
 MESSAGES = 2_000  # sent notices, one signed link each; clients cycle through them
 TARGET_RATIO = 0.50
 TARGET_P99_MS = 20.0
-# A phone browser: neither a scanner nor too soon after sending (the notices were sent an hour ago), so
-# every click must be recorded as a person.
-BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-           "Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 # --- the helper that makes real notices and their links (run with Django, in the bench environment) -----
@@ -114,20 +121,22 @@ def run() -> dict:
         try:
             with Service("serve", ["serve", "--bind", f"{HOST}:{port}"], env) as server:
                 wait_for_http_ok(f"{base_url}/healthz", timeout=60, service=server)
-                browser = {"User-Agent": BROWSER}
+                # A phone browser, and not too soon after sending (the notices were sent an hour ago): every
+                # click must be recorded as a person.
+                browser = {"User-Agent": PHONE_BROWSER}
                 health = RoundRobin(port=port, name="healthz", send=(Request("GET", "/healthz", None, browser),))
                 links = json.loads(Path(paths_file).read_text())
                 clicks = RoundRobin(port=port, name="click", expected_status=302,
                                     send=tuple(Request("GET", path, None, browser) for path in links))
                 warm_up(health)
                 before = run_load(health, server)
-                _line("bare view /healthz (before)", before)
+                say_result("bare view /healthz (before)", before)
                 warm_clicks = warm_up(clicks)
                 redirect = run_load(clicks, server)
-                _line("click redirect /t/c/…", redirect)
+                say_result("click redirect /t/c/…", redirect)
                 during = probe.clicks()
                 after = run_load(health, server)
-                _line("bare view /healthz (after)", after)
+                say_result("bare view /healthz (after)", after)
                 server.stop()  # SIGTERM: the graceful shutdown under test
                 if server.process.returncode != 0:
                     say(f"warning: `tsunagu serve` exited with {server.process.returncode} on SIGTERM:\n"
@@ -139,29 +148,14 @@ def run() -> dict:
         return _report(before, after, redirect, warm_clicks, during, stored)
 
 
-def _line(label: str, result: LoadResult) -> None:
-    extra = ""
-    other = {status: n for status, n in result.statuses.items() if status != result.expected}
-    if other or result.errors:
-        extra = f"  UNEXPECTED: {dict(other)} errors {dict(result.errors)}; first: {result.sample_failure}"
-    answers = max(1, sum(result.statuses.values()))
-    say(f"{label:<28} {result.ok:7,} {result.expected} in {result.seconds:5.1f} s = {result.rate:8,.0f} /s   "
-        f"p50 {result.p(0.50):6.1f} ms   p99 {result.p(0.99):6.1f} ms   CPU/request: server "
-        f"{result.server_cpu / answers * 1e6:4.0f} µs, client {result.client_cpu / answers * 1e6:4.0f} µs{extra}")
-
-
 def _report(before: LoadResult, after: LoadResult, redirect: LoadResult, warm_clicks: int,
             during: tuple[int, int], stored: tuple[int, int]) -> dict:
-    baseline = (before.rate + after.rate) / 2
+    say()
+    baseline = bare_view_baseline(before, after)
     ratio = redirect.rate / baseline if baseline else math.nan
     p99 = redirect.p(0.99)
     answered = redirect.ok + warm_clicks
     people, machines = stored
-    say()
-    say(f"bare view (mean of before/after): {baseline:8,.0f} req/s")
-    if min(before.rate, after.rate) < 0.67 * max(before.rate, after.rate):
-        say("  note: the two baseline runs differ by more than 1.5x - something else was using this machine's "
-            "CPU; the ratio is unreliable, re-run")
     fast = ratio >= TARGET_RATIO
     quick = p99 < TARGET_P99_MS
     say(f"click redirect:                   {redirect.rate:8,.0f} req/s = {ratio:6.1%} of the bare view   "

@@ -231,7 +231,11 @@ class OutboxProbe:
             self._connection = sqlite3.connect(bench.sqlite_path, timeout=30)
 
     def counts(self) -> dict[str, int]:
-        return dict(self._connection.execute(self.QUERY).fetchall())
+        return dict(self.rows(self.QUERY))
+
+    def rows(self, query: str) -> list[tuple]:
+        """Any read of a subclass's own (a query without parameters: the two drivers' placeholders differ)."""
+        return self._connection.execute(query).fetchall()
 
     def close(self) -> None:
         self._connection.close()

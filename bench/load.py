@@ -1,7 +1,9 @@
 """HTTP load against a running `tsunagu serve`: keep-alive client threads, for a fixed time, in their own process.
 
 A benchmark describes one measured phase as a LoadPlan (which requests each thread sends, which status
-counts as answered) and gets back a LoadResult: answers by status, latencies, client and server CPU.
+counts as answered) and gets back a LoadResult: answers by status, latencies, client and server CPU. A plan
+whose clients follow a script rather than a list of requests (e.g. a form, then a link from a mail)
+overrides LoadPlan.generate; run_load runs it in the load process all the same.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
-from bench.harness import HOST, BenchError, Service, percentile
+from bench.harness import HOST, BenchError, Service, percentile, say
 
 THREADS = 8  # concurrent client connections, each keep-alive
 DURATION = 10.0  # seconds per measured phase
 WARMUP_REQUESTS = 50  # per phase kind, sequential, not timed (first-request imports, connection set-up)
 HTTP_TIMEOUT = 30.0
+# A phone browser: neither a scanner nor a machine, so what it opens counts as a person.
+PHONE_BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/17.5 Mobile/15E148 Safari/604.1")
 # How long run_load waits for the load process beyond the phase itself (start-up, building requests).
 SETUP_TIMEOUT = 120.0
 
@@ -55,6 +60,10 @@ class LoadPlan:
         """The requests of client `thread` (0-based) out of `threads`, in order; warm-up uses (0, 1)."""
         raise NotImplementedError
 
+    def generate(self) -> LoadResult:
+        """The phase itself, in the load process: by default generate_load's keep-alive threads."""
+        return generate_load(self)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RoundRobin(LoadPlan):
@@ -78,6 +87,7 @@ class LoadResult:
     sample_location: str = ""  # the first expected answer that had a Location header: "path… → location"
     client_cpu: float = 0.0  # seconds of CPU the load process used while the threads ran
     server_cpu: float = math.nan  # seconds of CPU the server process used meanwhile (Linux /proc)
+    server_tree_cpu: float = math.nan  # the same with its child processes (the queue workers of `tsunagu serve`)
 
     @property
     def ok(self) -> int:
@@ -173,8 +183,8 @@ def run_load(plan: LoadPlan, server: Service) -> LoadResult:
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         pool.apply(time.sleep, (0,))  # the pool process is up before the server's CPU is read
-        cpu_before = process_cpu(server.process.pid)
-        pending = pool.apply_async(generate_load, (plan,))
+        cpu_before, tree_before = process_cpu(server.process.pid), process_tree_cpu(server.process.pid)
+        pending = pool.apply_async(_generate, (plan,))
         deadline = time.monotonic() + plan.duration + HTTP_TIMEOUT + SETUP_TIMEOUT
         while not pending.ready():
             server.check_running()
@@ -183,7 +193,12 @@ def run_load(plan: LoadPlan, server: Service) -> LoadResult:
             pending.wait(0.5)
         result = pending.get()
         result.server_cpu = process_cpu(server.process.pid) - cpu_before
+        result.server_tree_cpu = process_tree_cpu(server.process.pid) - tree_before
         return result
+
+
+def _generate(plan: LoadPlan) -> LoadResult:
+    return plan.generate()
 
 
 def process_cpu(pid: int) -> float:
@@ -193,6 +208,17 @@ def process_cpu(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return math.nan
+
+
+def process_tree_cpu(pid: int) -> float:
+    """process_cpu of a process and of its living descendants (/proc/<pid>/task/*/children)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return process_cpu(pid) + sum(process_tree_cpu(child) for child in children)
 
 
 def warm_up(plan: LoadPlan, count: int = WARMUP_REQUESTS) -> int:
@@ -216,3 +242,27 @@ def warm_up(plan: LoadPlan, count: int = WARMUP_REQUESTS) -> int:
     finally:
         connection.close()
     return ok
+
+
+# --- reporting ---------------------------------------------------------------------------------------
+
+def say_result(label: str, result: LoadResult) -> None:
+    """One phase on one line: answers, rate, p50/p99, CPU per request, and anything unexpected."""
+    extra = ""
+    other = {status: n for status, n in result.statuses.items() if status != result.expected}
+    if other or result.errors:
+        extra = f"  UNEXPECTED: {dict(other)} errors {dict(result.errors)}; first: {result.sample_failure}"
+    answers = max(1, sum(result.statuses.values()))
+    say(f"{label:<28} {result.ok:7,} {result.expected} in {result.seconds:5.1f} s = {result.rate:8,.0f} /s   "
+        f"p50 {result.p(0.50):6.1f} ms   p99 {result.p(0.99):6.1f} ms   CPU/request: server "
+        f"{result.server_cpu / answers * 1e6:4.0f} µs, client {result.client_cpu / answers * 1e6:4.0f} µs{extra}")
+
+
+def bare_view_baseline(before: LoadResult, after: LoadResult) -> float:
+    """The baseline rate: the mean of the bare view measured before and after; says so if the two disagree."""
+    baseline = (before.rate + after.rate) / 2
+    say(f"bare view (mean of before/after): {baseline:8,.0f} req/s")
+    if min(before.rate, after.rate) < 0.67 * max(before.rate, after.rate):
+        say("  note: the two baseline runs differ by more than 1.5x - something else was using this machine's "
+            "CPU or disk; the ratio is unreliable, re-run")
+    return baseline

@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def create_rejections(slug: str, count: int, batch: int) -> None:
+def create_rejections(slug: str, count: int, batch: int, *, email: str = "c{number}@example.jp") -> None:
+    """`count` rejected applications numbered from 1; `email` is each candidate's address, {number} filled in."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -63,7 +64,7 @@ def create_rejections(slug: str, count: int, batch: int) -> None:
             for number in range(start + 1, min(start + batch, count) + 1):
                 record_application_event(company, IncomingApplicationEvent(
                     external_id=f"B-{number}",
-                    candidate=CandidateData(name="髙橋 𠮷子", email=f"c{number}@example.jp"),
+                    candidate=CandidateData(name="髙橋 𠮷子", email=email.format(number=number)),
                     job=JobData(title="バックエンドエンジニア"),
                     status="rejected",
                     stage="一次面接",

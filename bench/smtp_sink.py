@@ -1,7 +1,8 @@
 """Local SMTP servers (aiosmtpd) that accept everything on 127.0.0.1 and deliver nothing.
 
-- RecordingSink runs in the benchmark process and notes when each recipient's mail arrived
-  (time.monotonic, comparable with the benchmark's own clock), for the latency benchmark.
+- RecordingSink notes when each recipient's mail arrived (time.monotonic, comparable with the clock of
+  the process it runs in), for the latency benchmark; it can keep each recipient's latest mail too, for
+  the registrations benchmark, whose clients (in the load process) read their verification links in it.
 - CountingSink runs in a process of its own and only counts, for the throughput benchmark: the
   baseline and the worker then pay exactly the same for the server side, and the sink does not
   compete for the GIL with whatever it is measuring.
@@ -25,8 +26,9 @@ SERVER_HOSTNAME = "bench-sink.localhost"
 # --- in-process: arrival time per recipient --------------------------------------------------------
 
 class _RecordingHandler:
-    def __init__(self) -> None:
+    def __init__(self, keep_messages: bool) -> None:
         self.arrivals: dict[str, float] = {}
+        self.messages: dict[str, bytes] | None = {} if keep_messages else None
         self.changed = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
@@ -34,16 +36,22 @@ class _RecordingHandler:
         with self.changed:
             for recipient in envelope.rcpt_tos:
                 self.arrivals[recipient.lower()] = arrived
+                if self.messages is not None:
+                    self.messages[recipient.lower()] = envelope.original_content or envelope.content
             self.changed.notify_all()
         return "250 OK"
 
 
 class RecordingSink:
-    """`with RecordingSink() as sink:` ... `sink.wait_for("c1@example.jp", timeout=10)` -> arrival time."""
+    """`with RecordingSink() as sink:` ... `sink.wait_for("c1@example.jp", timeout=10)` -> arrival time.
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._handler = _RecordingHandler()
+    `port`: one chosen beforehand (the server under test must know it before the sink starts, e.g. when the
+    sink runs in the load process); `keep_messages`: keep each recipient's latest mail for `message()`.
+    """
+
+    def __init__(self, *, port: int | None = None, keep_messages: bool = False) -> None:
+        self.port = port or free_port()
+        self._handler = _RecordingHandler(keep_messages)
         self._controller = Controller(self._handler, hostname=HOST, port=self.port, server_hostname=SERVER_HOSTNAME)
 
     def __enter__(self) -> RecordingSink:
@@ -63,6 +71,11 @@ class RecordingSink:
         with self._handler.changed:
             self._handler.changed.wait_for(lambda: recipient in self._handler.arrivals, timeout=timeout)
             return self._handler.arrivals.get(recipient)
+
+    def message(self, recipient: str) -> bytes | None:
+        """The latest mail for `recipient` as it arrived (with keep_messages), or None."""
+        with self._handler.changed:
+            return (self._handler.messages or {}).get(recipient.lower())
 
 
 # --- separate process: counting only ----------------------------------------------------------------

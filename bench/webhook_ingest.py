@@ -41,7 +41,17 @@ from bench.harness import (
     verdict,
     wait_for_http_ok,
 )
-from bench.load import DURATION, THREADS, LoadPlan, LoadResult, Request, RoundRobin, run_load, warm_up
+from bench.load import (
+    DURATION,
+    THREADS,
+    LoadPlan,
+    LoadResult,
+    Request,
+    RoundRobin,
+    bare_view_baseline,
+    run_load,
+    warm_up,
+)
 
 # Pre-built webhook requests per thread: the phase stops early (and says so) if a thread runs out. At
 # 4,000 per thread the server would have to ingest over 3,000 events/s for 10 s to exhaust them.
@@ -177,17 +187,13 @@ def _line(label: str, result: LoadResult) -> None:
 
 def _report(before: LoadResult, after: LoadResult, ingest: LoadResult, warm_ok: int, at_phase_end: dict[str, int],
             counts: dict[str, int], waited: float) -> dict:
-    baseline = (before.rate + after.rate) / 2
+    say()
+    baseline = bare_view_baseline(before, after)
     ratio = ingest.rate / baseline if baseline else math.nan
     expected = ingest.ok + warm_ok
     stored = sum(counts.values())
     processed = counts.get("processed", 0)
     drained = (processed - at_phase_end.get("processed", 0)) / waited if waited > 0.5 else math.nan
-    say()
-    say(f"bare view (mean of before/after): {baseline:8,.0f} req/s")
-    if min(before.rate, after.rate) < 0.67 * max(before.rate, after.rate):
-        say("  note: the two baseline runs differ by more than 1.5x - something else was using this machine's "
-            "CPU or disk; the ratio is unreliable, re-run")
     fast_enough = ingest.rate >= TARGET_EVENTS_PER_SECOND
     say(f"webhook ingest:                   {ingest.rate:8,.0f} events/s   target >= {TARGET_EVENTS_PER_SECOND}: "
         f"{verdict(fast_enough)}")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from tsunagu.companies.actions import operator_party
 
-CONSENT_VERSION = "2026-11-30"
+CONSENT_VERSION = "2026-11-30.2"  # .2: the phone number (optional) joined the listed data
 
 
 def operator_facts(operator) -> dict[str, str]:
@@ -33,7 +33,7 @@ def consent_texts(company, operator=None) -> dict[str, str]:
             "operator": operator.name, "licence": operator.licence_number}
     return {
         "purpose": _(
-            "%(operator)sは、ご登録いただいた氏名・メールアドレス・希望職種・希望勤務地を、キャリア相談、"
+            "%(operator)sは、ご登録いただいた氏名・メールアドレス・電話番号・希望職種・希望勤務地を、キャリア相談、"
             "求人のご紹介およびそのためのご連絡に限って利用します。保存期間はご登録から%(years)d年間、"
             "またはご本人が削除を依頼されるまでです。"
         ) % {"operator": name, "years": max(1, company.retention_days // 365)},

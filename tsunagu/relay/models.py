@@ -104,13 +104,14 @@ class RegistrantDetails(models.Model):
     email = models.CharField(_("メールアドレス"), max_length=254)
     desired_job = models.CharField(_("希望職種"), max_length=200, blank=True)
     desired_region = models.CharField(_("希望勤務地"), max_length=100, blank=True)
+    phone = models.CharField(_("電話番号"), max_length=30, blank=True)
     consent_version = models.CharField(max_length=32)
     consented_at = models.DateTimeField()
 
     class Meta:
         abstract = True
 
-    DETAIL_FIELDS = ("name", "email", "desired_job", "desired_region", "consent_version", "consented_at")
+    DETAIL_FIELDS = ("name", "email", "desired_job", "desired_region", "phone", "consent_version", "consented_at")
 
     def details(self) -> dict:
         return {field: getattr(self, field) for field in self.DETAIL_FIELDS}

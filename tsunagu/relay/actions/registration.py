@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,7 +41,7 @@ from tsunagu.relay.models import (
     Registration,
     RegistrationRequest,
 )
-from tsunagu.talent.normalize import clean_text, email_key, name_key, nfkc
+from tsunagu.talent.normalize import clean_text, email_key, name_key, nfkc, phone_e164
 
 REFERRAL_KINDS = (MessageKind.REJECTION, MessageKind.FOLLOW_UP, MessageKind.INVITATION)
 
@@ -56,6 +57,7 @@ NETWORK_RATE_WINDOW = timedelta(minutes=10)
 # The form's limits (the registrant's columns hold 100 characters).
 NAME_MAX = 100
 DESIRED_JOB_MAX = 100
+PHONE_MAX = 30
 REGIONS = (
     "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 "
     "石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 "
@@ -79,11 +81,13 @@ def message_for_referral(token: str) -> Message | None:
     message_id = tokens.message_id_from_referral(token)
     if message_id is None:
         return None
+    # The company and the application only (the pages need no more): the candidate's landing page is the
+    # relay's busiest, and each joined table costs query compilation (measured: `python -m bench registrations`).
     return (
-        Message.objects.select_related("company", "application__candidate", "application__job")
+        Message.objects.select_related("company", "application")
         # Every mail about a rejected application carries the personal link: the notice and its follow-ups.
         .filter(pk=message_id, kind__in=REFERRAL_KINDS, application__isnull=False)
-        .first()
+        .order_by().first()
     )
 
 
@@ -97,9 +101,10 @@ def link_state(message: Message) -> str:
     return LinkState.ACTIVE
 
 
-def record_click(message: Message, *, user_agent: str = "") -> Click | None:
-    """A person opened the link: recorded only for a link that works (see link_state)."""
-    if link_state(message) != LinkState.ACTIVE:
+def record_click(message: Message, *, user_agent: str = "", state: str | None = None) -> Click | None:
+    """A person opened the link: recorded only for a link that works (link_state; `state` when the caller
+    has just checked it)."""
+    if (state or link_state(message)) != LinkState.ACTIVE:
         return None
     return Click.objects.create(company_id=message.company_id, message=message, user_agent=user_agent[:300])
 
@@ -110,6 +115,7 @@ class RegistrationForm:
     email: str
     desired_job: str = ""
     desired_region: str = ""
+    phone: str = ""
     consent_purpose: bool = False
     consent_provision: bool = False
 
@@ -157,13 +163,17 @@ def clean_form(form: RegistrationForm) -> dict:
     desired_region = _text(form.desired_region)
     if desired_region and desired_region not in [str(region) for region in REGIONS]:
         errors["desired_region"] = _("希望勤務地は一覧から選んでください。")
+    phone = _text(form.phone)
+    if phone and (len(phone) > PHONE_MAX or not phone_e164(phone)):
+        errors["phone"] = _("電話番号の形式が正しくありません(例: 090-1234-5678)。")
     if not form.consent_purpose:
         errors["consent_purpose"] = _("個人情報の利用目的への同意が必要です。")
     if not form.consent_provision:
         errors["consent_provision"] = _("提携企業への情報提供への同意が必要です。")
     if errors:
         raise ValidationError(errors)
-    return {"name": name, "email": email, "desired_job": desired_job, "desired_region": desired_region}
+    return {"name": name, "email": email, "desired_job": desired_job, "desired_region": desired_region,
+            "phone": phone}
 
 
 def check_rate_limits(message: Message, *, network_hash: str) -> None:
@@ -190,7 +200,7 @@ def request_registration(message: Message, form: RegistrationForm, *, network_ha
     check_rate_limits(message, network_hash=network_hash)
     fields = clean_form(form)
     request = RegistrationRequest.objects.create(
-        company_id=message.company_id, message=message, candidate=message.application.candidate,
+        company_id=message.company_id, message=message, candidate_id=message.application.candidate_id,
         consent_version=CONSENT_VERSION, consented_at=timezone.now(),
         network_hash=network_hash, browser_hash=browser_hash, **fields,
     )
@@ -266,17 +276,24 @@ def verify_registration(token: str) -> VerificationResult:
 
 def _registrant_for(request: RegistrationRequest) -> tuple[Registrant, bool]:
     """The person behind a verified form, and whether the relay meets them for the first time. One person is
-    one mailbox (fraud.person_key); registrants from before this key are found by their plain key too."""
+    one mailbox (fraud.person_key; registrants from before this key are found by their plain key too), and
+    one phone number where the form gave one: a second address with the same number is the same person."""
     key = fraud.person_key(request.email)
-    found = Registrant.objects.filter(email_key__in={key, email_key(request.email)}).order_by("pk").first()
+    phone = phone_e164(request.phone)
+    same = Q(email_key__in={key, email_key(request.email)})
+    if phone:
+        same |= Q(phone_e164=phone)
+    found = Registrant.objects.filter(same).order_by("pk").first()
     if found is not None:
+        if phone and not found.phone_e164:
+            Registrant.objects.filter(pk=found.pk).update(phone=request.phone, phone_e164=phone)
         return found, False
     try:
         with transaction.atomic():  # a savepoint: the same person verifying through another company right now
             return Registrant.objects.create(
                 email_key=key, email=request.email, name=request.name[:100], name_key=name_key(request.name)[:100],
                 desired_job=request.desired_job[:100], desired_region=request.desired_region[:50],
-                first_company_id=request.company_id,
+                phone=request.phone, phone_e164=phone, first_company_id=request.company_id,
             ), True
     except IntegrityError:
         return Registrant.objects.get(email_key=key), False

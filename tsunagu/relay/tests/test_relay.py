@@ -133,6 +133,30 @@ def test_one_person_across_companies_earns_one_credit_for_the_first(client, make
     assert Registrant.objects.get().first_company == first
 
 
+def test_one_phone_number_is_one_person_whatever_the_address(client, make_company,
+                                                             django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    first, first_key = make_company(slug="first", name="株式会社ファースト")
+    second, second_key = make_company(slug="second", name="株式会社セカンド")
+    register_and_verify(client, ApiClient(first_key), capture, 1, email="hanako@gmail.com", phone="090-1234-5678")
+    # Another mailbox, the same number written another way, through another company's notice.
+    message = reject(ApiClient(second_key), capture, external_id="B-1", email_address="h.sato@example.co.jp")
+    register(client, link_path(message), capture, email="h.sato@example.co.jp", phone="+81 90 1234 5678")
+    client.post(verify_path(verification_to("h.sato@example.co.jp")))
+    assert Registrant.objects.count() == 1 and Registrant.objects.get().phone_e164 == "+819012345678"
+    assert Registration.objects.get(company=second).credit_status == CreditStatus.DUPLICATE
+    assert (ledger_summary(first).credits, ledger_summary(second).credits) == (1, 0)
+
+
+def test_a_phone_number_that_is_not_one_is_refused_and_nothing_is_stored(client, api,
+                                                                         django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    message = reject(api, capture)
+    response = register(client, link_path(message), capture, phone="電話はありません")
+    assert response.status_code == 400 and "電話番号の形式が正しくありません" in response.content.decode()
+    assert not RegistrationRequest.objects.exists()
+
+
 def test_every_tenth_credit_earns_a_slot(client, api, company, django_capture_on_commit_callbacks):
     for index in range(21):
         register_and_verify(client, api, django_capture_on_commit_callbacks, index)

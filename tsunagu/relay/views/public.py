@@ -9,9 +9,13 @@ link checkers and mail scanners treat 410 as final. Too many forms from one netw
 answer 429 with a page saying when to try again, and store nothing.
 """
 
+from functools import lru_cache
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -22,10 +26,26 @@ from tsunagu.relay.consent import consent_texts, operator_facts
 from tsunagu.relay.models import Registration
 
 
+@lru_cache(maxsize=256)
+def _region_options(language: str, selected: str) -> str:
+    # The 48 options rendered once per language (and choice): a template loop over them was a third of the
+    # landing page's rendering, the relay's busiest page (`python -m bench registrations`).
+    return format_html_join("", '<option value="{}"{}>{}</option>',
+                            ((region, " selected" if region == selected else "", region)
+                             for region in map(str, registration.REGIONS)))
+
+
+def region_options(selected: str = "") -> str:
+    regions = [str(region) for region in registration.REGIONS]
+    return _region_options(get_language() or "", selected if selected in regions else "")
+
+
 def _page_context(company, **extra):
     operator = operator_party()
+    form = extra.get("form")
     return {
-        "company": company, "relay": operator_facts(operator), "prefectures": registration.REGIONS,
+        "company": company, "relay": operator_facts(operator),
+        "region_options": region_options(form.desired_region if form else ""),
         "limits": {"name": registration.NAME_MAX, "desired_job": registration.DESIRED_JOB_MAX},
         "consent": consent_texts(company, operator) if company else {}, **extra,
     }
@@ -65,6 +85,7 @@ def landing(request, token: str):
             email=request.POST.get("email", ""),
             desired_job=request.POST.get("desired_job", ""),
             desired_region=request.POST.get("desired_region", ""),
+            phone=request.POST.get("phone", ""),
             consent_purpose=request.POST.get("consent_purpose") == "on",
             consent_provision=request.POST.get("consent_provision") == "on",
         )
@@ -82,8 +103,8 @@ def landing(request, token: str):
                           _page_context(company, form=form, errors=errors, token=token), status=400)
         return redirect("relay:sent", token=token)
     if request.method != "HEAD":
-        registration.record_click(message, user_agent=request.headers.get("User-Agent", ""))
-    already = Registration.objects.filter(company=company, candidate=message.application.candidate).exists()
+        registration.record_click(message, user_agent=request.headers.get("User-Agent", ""), state=state)
+    already = Registration.objects.filter(company=company, candidate_id=message.application.candidate_id).exists()
     # Nothing of the candidate is filled in: whoever opens a forwarded link sees neither name nor address.
     form = registration.RegistrationForm(name="", email="")
     return render(request, "relay/landing.html",
