@@ -17,7 +17,6 @@ Target (issue 4): click redirect >= 50 % of the bare view's rate, with p99 < 20 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -30,6 +29,7 @@ from bench.harness import (
     bench_environment,
     free_port,
     last_json_line,
+    links_helper_main,
     run_python_module,
     run_tsunagu,
     say,
@@ -176,14 +176,7 @@ def _report(before: LoadResult, after: LoadResult, redirect: LoadResult, warm_cl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="helper of the click benchmark (run inside its environment)")
-    parser.add_argument("command", choices=["make-links"])
-    parser.add_argument("--company", required=True)
-    parser.add_argument("--count", type=int, default=MESSAGES)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    print(json.dumps(make_links(args.company, args.count, args.out)))
-    return 0
+    return links_helper_main(argv, benchmark="click", make_links=make_links, default_count=MESSAGES)
 
 
 if __name__ == "__main__":

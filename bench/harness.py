@@ -261,3 +261,19 @@ def section(title: str) -> None:
 
 def say(text: str = "") -> None:
     print(f"  {text}" if text else "", flush=True)
+
+
+def links_helper_main(argv: list[str] | None, *, benchmark: str, make_links: Callable[[str, int, str], dict],
+                      default_count: int) -> int:
+    """The command line of a benchmark's helper process (`python -m bench.<module> make-links ...`), run inside
+    the benchmark's environment with Django: it makes the notices and writes their links to `--out`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=f"helper of the {benchmark} benchmark (run inside its environment)")
+    parser.add_argument("command", choices=["make-links"])
+    parser.add_argument("--company", required=True)
+    parser.add_argument("--count", type=int, default=default_count)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    print(json.dumps(make_links(args.company, args.count, args.out)))
+    return 0

@@ -43,7 +43,6 @@ Targets (ours; issue 10 states none):
 
 from __future__ import annotations
 
-import argparse
 import email
 import email.policy
 import http.client
@@ -67,6 +66,7 @@ from bench.harness import (
     bench_environment,
     free_port,
     last_json_line,
+    links_helper_main,
     percentile,
     run_python_module,
     run_tsunagu,
@@ -459,14 +459,7 @@ def _report(before: LoadResult, after: LoadResult, landing: LoadResult, warm_lan
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="helper of the registrations benchmark (run inside its environment)")
-    parser.add_argument("command", choices=["make-links"])
-    parser.add_argument("--company", required=True)
-    parser.add_argument("--count", type=int, default=LANDING_LINKS)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    print(json.dumps(make_links(args.company, args.count, args.out)))
-    return 0
+    return links_helper_main(argv, benchmark="registrations", make_links=make_links, default_count=LANDING_LINKS)
 
 
 if __name__ == "__main__":

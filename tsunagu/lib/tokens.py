@@ -25,15 +25,20 @@ class ExpiredToken(Exception):
     pass
 
 
-def request_id_from_verify(token: str, *, max_age_days: int) -> int | None:
-    """The registration request id, None for a forged token; ExpiredToken when it is too old."""
-    signer = signing.TimestampSigner(salt=_VERIFY_SALT, sep=".")
+def _timed_id(salt: str, token: str, max_age_days: int) -> int | None:
+    """The id a timestamped token carries, None for a forged one; ExpiredToken when it is too old."""
+    signer = signing.TimestampSigner(salt=salt, sep=".")
     try:
         return signing.b62_decode(signer.unsign(token, max_age=max_age_days * 86400))
     except signing.SignatureExpired as exc:
         raise ExpiredToken from exc
     except (signing.BadSignature, ValueError):
         return None
+
+
+def request_id_from_verify(token: str, *, max_age_days: int) -> int | None:
+    """The registration request id, None for a forged token; ExpiredToken when it is too old."""
+    return _timed_id(_VERIFY_SALT, token, max_age_days)
 
 
 _INTRODUCTION_SALT = "tsunagu.relay.introduction-consent"
@@ -47,10 +52,4 @@ def introduction_token(introduction_id: int) -> str:
 
 def introduction_id_from_token(token: str, *, max_age_days: int) -> int | None:
     """The introduction id, None for a forged token; ExpiredToken when it is too old."""
-    signer = signing.TimestampSigner(salt=_INTRODUCTION_SALT, sep=".")
-    try:
-        return signing.b62_decode(signer.unsign(token, max_age=max_age_days * 86400))
-    except signing.SignatureExpired as exc:
-        raise ExpiredToken from exc
-    except (signing.BadSignature, ValueError):
-        return None
+    return _timed_id(_INTRODUCTION_SALT, token, max_age_days)

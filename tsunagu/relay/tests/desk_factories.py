@@ -54,3 +54,7 @@ def make_registration(company, *, email="yoshiko@example.jp", name="髙橋 𠮷�
     if status == CreditStatus.CREDITED:
         ledger.credit(registration)
     return registration
+
+
+def body(response) -> str:
+    return response.content.decode()

@@ -16,23 +16,11 @@ from tsunagu.relay.models import (
     Registration,
 )
 from tsunagu.relay.selectors import ledger_summary
-from tsunagu.relay.tests.desk_factories import make_registration, operator_login
+from tsunagu.relay.tests.desk_factories import body, make_registration
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def acme(make_company):
-    return make_company(slug="acme", name="株式会社アクメ")[0]
-
-
-@pytest.fixture
-def desk(client):
-    return operator_login(client)
-
-
-def body(response) -> str:
-    return response.content.decode()
 
 
 # --- who may use the desk -----------------------------------------------------------------------------
