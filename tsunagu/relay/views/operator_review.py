@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -38,7 +39,8 @@ def review_queue(request):
     found = registrations_by_credit_status(status, company=company)
     page = Paginator(found, REGISTRATIONS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(registration, reason_labels(registration.reasons)) for registration in page.object_list]
-    counts = {value: Registration.objects.filter(credit_status=value).count() for value in CreditStatus.values}
+    counts = Registration.objects.aggregate(**{value: Count("pk", filter=Q(credit_status=value))
+                                               for value in CreditStatus.values})
     return render(request, "relay/desk/review.html", {
         "page": page, "rows": rows, "status": status, "company": company, "companies": companies,
         "tabs": [(value, label, counts[value]) for value, label in CreditStatus.choices],

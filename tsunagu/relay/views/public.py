@@ -70,12 +70,17 @@ def _too_many(request, message, retry_after: int):
     return response
 
 
-@never_cache
-def landing(request, token: str):
+def _referral(token: str):
+    """The message a personal link names and the link's state (Http404 for a link this server did not sign)."""
     message = registration.message_for_referral(token)
     if message is None:
         raise Http404
-    state = registration.link_state(message)
+    return message, registration.link_state(message)
+
+
+@never_cache
+def landing(request, token: str):
+    message, state = _referral(token)
     if state != registration.LinkState.ACTIVE:
         return _inactive(request, message, state)
     company = message.company
@@ -113,10 +118,7 @@ def landing(request, token: str):
 
 @never_cache
 def sent(request, token: str):
-    message = registration.message_for_referral(token)
-    if message is None:
-        raise Http404
-    state = registration.link_state(message)
+    message, state = _referral(token)
     if state != registration.LinkState.ACTIVE:
         return _inactive(request, message, state)
     return render(request, "relay/sent.html", _page_context(message.company))
