@@ -1,4 +1,4 @@
-"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [--rejections N] [--notices N]
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [hostile] [--rejections N] [--notices N]
 [--csv-rows N] [--registrants N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
@@ -15,7 +15,15 @@ import sys
 import time
 import traceback
 
-from bench import click_redirect, csv_import, latency, registrations, throughput, webhook_ingest
+from bench import (
+    click_redirect,
+    csv_import,
+    hostile_preview,
+    latency,
+    registrations,
+    throughput,
+    webhook_ingest,
+)
 from bench.harness import BenchError, database_kind, verdict
 
 BENCHMARKS = {
@@ -25,6 +33,7 @@ BENCHMARKS = {
     "webhooks": lambda options: webhook_ingest.run(),
     "clicks": lambda options: click_redirect.run(),
     "registrations": lambda options: registrations.run(options.registrants),
+    "hostile": lambda options: hostile_preview.run(),
 }
 
 

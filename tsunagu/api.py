@@ -1,10 +1,16 @@
-"""The REST API under /api/v1/: one NinjaAPI with a router per app."""
+"""The REST API under /api/v1/: one NinjaAPI with a router per app, and the one error shape of
+tsunagu/lib/api_schemas.py for every error it answers."""
+
+import json
 
 from ninja import NinjaAPI
+from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from tsunagu.companies.actions import authenticate_api_key
 from tsunagu.intake.api import router as applications_router
+from tsunagu.lib.api_schemas import validation_error_body
 from tsunagu.messaging.api import router as messages_router
 from tsunagu.relay.api import router as relay_router
 from tsunagu.relay.operator_api import router as operator_router
@@ -25,6 +31,49 @@ class OperatorKeyAuth(HttpBearer):
         return authenticate_api_key(token, operator=True)
 
 
+class UnstorableText(ValueError):
+    pass
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class TextSafeParser(Parser):
+    """JSON bodies whose text can be stored: a NUL character (PostgreSQL takes none) or an unpaired surrogate
+    (not UTF-8) anywhere in the body is a 400, never a server error. What the standard parser cannot read
+    (not JSON, not UTF-8, nesting past the stack) django-ninja answers with 400 too; numbers and sizes are the
+    schemas' business (a 422 naming the field)."""
+
+    def parse_body(self, request):
+        value = json.loads(request.body)
+        stack = [value]
+        while stack:  # iterative: a deep body must not exhaust the stack here
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str) and not _storable(item):
+                raise UnstorableText("text with a NUL character or an unpaired surrogate")
+        return value
+
+
+ERRORS_DESCRIPTION = (
+    " Errors answer JSON: `{\"detail\": \"<message>\"}` for 400 (a body that is not JSON, not UTF-8, or "
+    "holds a NUL character or an unpaired surrogate), 401 (no or wrong key), 404 (not found, or another "
+    "company's) and 409 (not possible in the current state); 422 (input that breaks a rule) answers "
+    "`{\"detail\": [{\"loc\", \"msg\", \"type\"}], \"errors\": {\"<field>\": [\"<message>\"]}}`: each "
+    "problem with where it is, and the same messages by field. Each operation lists the statuses it can answer."
+)
+
 api = NinjaAPI(
     title="Tsunagu API",
     version="1.0.0",
@@ -34,10 +83,24 @@ api = NinjaAPI(
         "`tsunagu company create`). Every read and write is scoped to the key's company: another company's "
         "ids answer 404. The relay operator's endpoints under `/api/v1/operator/` take only the operator's key "
         "(`tsunagu operator key`); a company's key is refused there with 401."
-    ),
+    ) + ERRORS_DESCRIPTION,
     auth=ApiKeyAuth(),
     urls_namespace="api",
+    parser=TextSafeParser(),
 )
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request, exc: ValidationError):
+    return api.create_response(request, validation_error_body(exc.errors), status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    message = str(exc)
+    if isinstance(exc.__cause__, ValueError):  # why the body could not be read (JSON syntax, encoding, text)
+        message = f"{message}: {exc.__cause__}"
+    return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
 api.add_router("/applications", applications_router, tags=["applications"])

@@ -23,17 +23,23 @@ commands:
   relay contract --company SLUG --ratio N [--fee-yen N]
                                the relay operator's contract with a company (prints JSON)
   operator key                 a key for the relay operator's API (prints JSON)
+  secrets new-key|rotate       add an encryption key for stored secrets; re-encrypt them with the newest
+  security unlock EMAIL|--ip ADDRESS
+                               lift a login lockout early (`security lockouts` lists them)
+  security reset-2fa EMAIL     remove a user's authenticator app (a lost phone)
   manage COMMAND ...           any Django management command (migrate, createsuperuser, ...)
 
 Run `tsunagu COMMAND --help` for a command's options.
 Environment: TSUNAGU_DATA_DIR, TSUNAGU_DATABASE_URL, TSUNAGU_BASE_URL, TSUNAGU_EMAIL_URL,
-TSUNAGU_QUEUE_URL, TSUNAGU_SECRET_KEY, TSUNAGU_DEBUG (see README.md)."""
+TSUNAGU_QUEUE_URL, TSUNAGU_SECRET_KEY, TSUNAGU_ENCRYPTION_KEY, TSUNAGU_DEBUG (see README.md)."""
 
 # Public names mapped onto Django management commands.
-COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats", "relay", "operator"}
+COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats", "relay", "operator",
+            "secrets", "security"}
 # One-shot commands bring the database schema up to date first, so a fresh data dir just works.
 # The scale-out processes do not (many of them starting at once must not race to migrate): they refuse.
-MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats", "relay", "operator"}
+MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats", "relay", "operator", "secrets",
+                 "security"}
 NEED_SCHEMA = {"web", "worker", "scheduler"}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -19,8 +21,10 @@ class ConfigError(ValueError):
 
 
 def data_dir() -> Path:
+    """The data dir, private to the user Tsunagu runs as (0700): it holds the keys and the SQLite database."""
     path = Path(os.environ.get("TSUNAGU_DATA_DIR") or "./var").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private(path)
     return path
 
 
@@ -28,8 +32,73 @@ def base_url() -> str:
     return (os.environ.get("TSUNAGU_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 
+def trusted_proxies() -> int:
+    """How many reverse proxies (load balancers) stand in front of the server: 0 (the default) trusts no
+    X-Forwarded-* header; N takes the client's address N hops from the right of X-Forwarded-For and the scheme
+    from X-Forwarded-Proto."""
+    value = (os.environ.get("TSUNAGU_TRUSTED_PROXIES") or "0").strip()
+    if not value.isascii() or not value.isdigit() or int(value) > 10:
+        raise ValueError(f"TSUNAGU_TRUSTED_PROXIES must be a number from 0 to 10, not {value!r}")
+    return int(value)
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def allowed_hosts(url: str | None = None) -> list[str]:
+    """The Host headers the server answers: TSUNAGU_BASE_URL's host, the comma-separated
+    TSUNAGU_ALLOWED_HOSTS (Django's syntax: `.example.jp` takes subdomains too), and localhost only while the
+    base URL is itself local. Any other Host gets 400, so a forged Host cannot end up in links or mail."""
+    url = url if url is not None else base_url()
+    host = urlsplit(url).hostname
+    if not host:
+        raise ConfigError(f"TSUNAGU_BASE_URL: no host in {url!r}")
+    hosts = [f"[{host}]" if ":" in host else host]
+    if hosts[0] in LOCAL_HOSTS or host.endswith(".localhost"):
+        hosts += [name for name in LOCAL_HOSTS if name not in hosts]
+    for name in (os.environ.get("TSUNAGU_ALLOWED_HOSTS") or "").split(","):
+        name = name.strip().lower()
+        if name and name not in hosts:
+            if "/" in name or " " in name:
+                raise ConfigError(f"TSUNAGU_ALLOWED_HOSTS: {name!r} is not a host name (no scheme or path)")
+            hosts.append(name)
+    return hosts
+
+
+def hsts_seconds(url: str | None = None) -> int:
+    """Strict-Transport-Security max-age: TSUNAGU_HSTS_SECONDS, by default a year with an https:// base URL
+    and 0 (no header) otherwise. Browsers see it only on requests known to be https (see trusted_proxies)."""
+    url = url if url is not None else base_url()
+    default = 31536000 if url.startswith("https://") else 0
+    value = (os.environ.get("TSUNAGU_HSTS_SECONDS") or str(default)).strip()
+    if not value.isascii() or not value.isdigit():
+        raise ConfigError(f"TSUNAGU_HSTS_SECONDS must be a number of seconds (0 turns HSTS off), not {value!r}")
+    return int(value)
+
+
 def debug() -> bool:
     return (os.environ.get("TSUNAGU_DEBUG") or "").lower() in {"1", "true", "yes", "on"}
+
+
+def outbound_allow_http() -> bool:
+    """TSUNAGU_OUTBOUND_ALLOW_HTTP: let ATS API base URLs use plain http (tests, private deployments)."""
+    return (os.environ.get("TSUNAGU_OUTBOUND_ALLOW_HTTP") or "").lower() in {"1", "true", "yes", "on"}
+
+
+def outbound_allow_private() -> list[str]:
+    """TSUNAGU_OUTBOUND_ALLOW_PRIVATE: comma-separated networks (e.g. `10.20.0.0/16,fd00::/8`) that ATS API
+    requests may reach although they are not public; empty (the default) allows public addresses only."""
+    import ipaddress
+
+    networks = []
+    for item in (os.environ.get("TSUNAGU_OUTBOUND_ALLOW_PRIVATE") or "").split(","):
+        if item.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ConfigError(f"TSUNAGU_OUTBOUND_ALLOW_PRIVATE: {item.strip()!r} is not a network "
+                                  "(e.g. 10.0.0.0/8 or 192.0.2.7/32)") from None
+    return networks
 
 
 def secret_key(directory: Path) -> str:
@@ -38,11 +107,89 @@ def secret_key(directory: Path) -> str:
     if value:
         return value
     key_file = directory / "secret_key"
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
+    create_private_file(key_file, secrets.token_urlsafe(50))
+    private(key_file)
     return key_file.read_text().strip()
+
+
+ENCRYPTION_KEY_FILE = "encryption_key"
+
+
+def encryption_keys(directory: Path) -> list[str]:
+    """The keys that encrypt the secrets stored in the database (lib/encryption.py), newest first: from
+    TSUNAGU_ENCRYPTION_KEY (comma-separated), else the data dir's `encryption_key` file (one a line, `#`
+    comments), made once with a new key."""
+    from cryptography.fernet import Fernet
+
+    value = os.environ.get("TSUNAGU_ENCRYPTION_KEY", "").strip()
+    if value:
+        source, keys = "TSUNAGU_ENCRYPTION_KEY", [key.strip() for key in value.split(",") if key.strip()]
+    else:
+        key_file = directory / ENCRYPTION_KEY_FILE
+        create_private_file(key_file, Fernet.generate_key().decode() + "\n")
+        private(key_file)
+        source = str(key_file)
+        keys = [line.strip() for line in key_file.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    if not keys:
+        raise ConfigError(f"{source}: no encryption key in it (make one with `tsunagu secrets new-key`)")
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(f"{source}: key {number} is not an encryption key (32 url-safe base64-encoded "
+                              "bytes; make one with `tsunagu secrets new-key`)") from None
+    return keys
+
+
+def add_encryption_key(directory: Path, key: str) -> Path:
+    """Put a new key in front of the data dir's key file; the older keys stay after it, so what they
+    encrypted still opens until `tsunagu secrets rotate` has re-encrypted it. Replaced whole (0600)."""
+    key_file = directory / ENCRYPTION_KEY_FILE
+    old = key_file.read_text() if key_file.exists() else ""
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{ENCRYPTION_KEY_FILE}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{key}\n{old}")
+        os.replace(temporary, key_file)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return key_file
+
+
+def create_private_file(path: Path, content: str) -> bool:
+    """Write a new file readable by its owner only (0600), whole or not at all; False if it exists already
+    (another process may be making it at the same moment: it appears with its content or not at all)."""
+    if path.exists():
+        return False
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp makes it 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise
+        except OSError:  # a filesystem without hard links: create in place (O_EXCL, so still only once)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(content)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(temporary)
+    return True
+
+
+def private(path: Path) -> None:
+    """Take group and other permissions off a file or directory that holds secrets (made before Tsunagu
+    did this, or copied in with a looser mode). Not ours to change (another owner): left as it is."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def database(directory: Path) -> dict:
@@ -63,7 +210,19 @@ def database(directory: Path) -> dict:
     raise ConfigError(f"TSUNAGU_DATABASE_URL: unsupported scheme in {url!r} (use sqlite:/// or postgresql://)")
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make a SQLite database 0600 before SQLite does (an empty file is an empty database): SQLite gives its
+    -wal and -shm files the database file's mode. Files made before this rule are tightened."""
+    if str(path) in {"", ":memory:"} or str(path).startswith("file:"):
+        return
+    if path.parent.is_dir():
+        create_private_file(path, "")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        private(path.with_name(path.name + suffix))
+
+
 def sqlite_database(path: Path) -> dict:
+    private_sqlite_file(path)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -295,14 +454,8 @@ def email_webhook_secret(directory: Path) -> str:
             raise ConfigError("TSUNAGU_EMAIL_WEBHOOK_SECRET: write it as user:password")
         return value
     secret_file = directory / "email_webhook_secret"
-    if not secret_file.exists():
-        try:
-            fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # made a moment ago by another process
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"tsunagu:{secrets.token_urlsafe(24)}")
+    create_private_file(secret_file, f"tsunagu:{secrets.token_urlsafe(24)}")
+    private(secret_file)
     return secret_file.read_text().strip()
 
 
@@ -314,6 +467,7 @@ def queue(directory: Path) -> dict:
         path = directory / "queue.sqlite3"
         if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
             path = Path(url[len("sqlite:///"):])
+        private_sqlite_file(path)
         return {**common, "huey_class": "huey.SqliteHuey", "filename": str(path)}
     if url.startswith(("redis://", "rediss://")):
         return {**common, "huey_class": "huey.RedisHuey", "url": url, "blocking": True}

@@ -16,4 +16,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # tested at once on one server must not share `test_postgres`.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     _checkout = hashlib.sha256(str(PACKAGE_DIR).encode()).hexdigest()[:8]  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": f"test_tsunagu_{_checkout}"}  # noqa: F405
+    _name = os.environ.get("TSUNAGU_TEST_DATABASE_NAME") or f"test_tsunagu_{_checkout}"
+    DATABASES["default"]["TEST"] = {"NAME": _name}  # noqa: F405

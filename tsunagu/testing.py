@@ -123,6 +123,17 @@ def http_serving(server):
         server.server_close()
 
 
+# A vendor's API played by a local plain-HTTP server: what a private deployment would set to reach it
+# (outbound requests are https to public addresses only by default; see tsunagu.lib.outbound).
+LOCAL_OUTBOUND_ENV = {"TSUNAGU_OUTBOUND_ALLOW_HTTP": "1", "TSUNAGU_OUTBOUND_ALLOW_PRIVATE": "127.0.0.1/32"}
+
+
+def allow_local_outbound(settings) -> None:
+    """The same opt-in for this process (the pytest-django `settings` fixture)."""
+    settings.TSUNAGU_OUTBOUND_ALLOW_HTTP = True
+    settings.TSUNAGU_OUTBOUND_ALLOW_PRIVATE = ["127.0.0.1/32"]
+
+
 def send_through(settings, sink: SmtpSink) -> SmtpSink:
     """Send through this real SMTP server instead of capturing."""
     settings.EMAIL_BACKEND = "tsunagu.messaging.backends.SMTPEmailBackend"
@@ -240,6 +251,46 @@ def running_tsunagu(smtp_port: int | None = None, command: str = "serve", **env_
             yield server, json.loads(created.stdout.strip().splitlines()[-1])
         finally:
             server.stop()
+
+
+# --- signing in with the second factor -------------------------------------------------------------
+
+def totp_code(device) -> str:
+    """The code the user's authenticator app shows now, or the next one when the current one was already used
+    (django-otp accepts a code once, and one step ahead of the clock)."""
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += (device.last_t + 1 - totp.t()) * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def enrolled_device(user):
+    """The user's confirmed TOTP device, enrolled now (as on the enrolment page) when there is none."""
+    from tsunagu.companies import actions
+    from tsunagu.companies.two_factor import confirmed_device
+
+    device = confirmed_device(user)
+    if device is None:
+        device = actions.start_totp_enrolment(user)
+        assert actions.confirm_totp_device(device, totp_code(device))
+    return device
+
+
+def login_with_second_factor(client: Client, email_address: str, password: str) -> Client:
+    """Sign `client` in through the real pages, as operator staff must: the password on /console/login/, then
+    the code of the user's authenticator (enrolled first if they have none)."""
+    from django.contrib.auth import get_user_model
+
+    device = enrolled_device(get_user_model().objects.get(username__iexact=email_address))
+    response = client.post("/console/login/", {"username": email_address, "password": password})
+    assert response.status_code == 302, response.status_code
+    response = client.post("/console/login/code/", {"code": totp_code(device)})
+    assert response.status_code == 302 and "/login/" not in response["Location"], response
+    return client
 
 
 # --- a real browser --------------------------------------------------------------------------------

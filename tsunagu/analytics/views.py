@@ -3,11 +3,12 @@ from django.shortcuts import render
 from tsunagu.analytics.ab_testing import MIN_EXPECTED, MIN_SENT, SIGNIFICANCE, variant_stats
 from tsunagu.analytics.selectors import loop_counts
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.messaging.template_sets import slot_url
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def dashboard(request):
     company = request.company
     return render(request, "analytics/dashboard.html", {
@@ -17,7 +18,7 @@ def dashboard(request):
     })
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def template_variants(request):
     """The A/B numbers of the company's template variants (shown among the template pages)."""
     stats = variant_stats(request.company)

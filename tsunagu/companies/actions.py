@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -15,8 +16,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django_otp import verify_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfile, Role, SendWindow
+from tsunagu.companies.models import (
+    ApiKey,
+    AuditEvent,
+    Company,
+    Membership,
+    OperatorProfile,
+    Role,
+    SendWindow,
+)
 from tsunagu.companies.signals import company_created
 
 API_KEY_PREFIX = "tsu"
@@ -146,8 +157,18 @@ def authenticate_api_key(raw_key: str, *, operator: bool = False) -> Company | N
     return key.company
 
 
-def revoke_api_key(company: Company, key_id: int) -> None:
-    ApiKey.objects.filter(company=company, pk=key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_api_key(company: Company, key_id: int) -> str | None:
+    """Revoke one of the company's keys; returns its public part (`tsu_<prefix>_…`), None if there was none."""
+    live = ApiKey.objects.filter(company=company, pk=key_id, revoked_at__isnull=True)
+    prefix = live.values_list("prefix", flat=True).first()
+    if prefix is None or not live.update(revoked_at=timezone.now()):
+        return None
+    return f"{API_KEY_PREFIX}_{prefix}_…"
+
+
+def public_part(api_key: str) -> str:
+    """What may be shown and recorded of a key: `tsu_<prefix>_…`, without its secret."""
+    return "_".join(api_key.split("_", 2)[:2]) + "_…"
 
 
 @dataclass
@@ -187,3 +208,66 @@ def create_user(*, email: str, password: str, company: Company | None = None, ro
     if operator:
         OperatorProfile.objects.get_or_create(user=user)
     return CreatedUser(user=user, membership=membership)
+
+
+# --- signing in: the second factor and login lockouts --------------------------------------------------------
+
+def start_totp_enrolment(user) -> TOTPDevice:
+    """A fresh, unconfirmed TOTP device (a new secret) for the user, replacing one left unconfirmed; it counts
+    only once confirm_totp_device has seen a code from it."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+
+
+def confirm_totp_device(device: TOTPDevice, token: str) -> bool:
+    """Confirm the device with a code from it; it then replaces any device the user had. The code is spent
+    (django-otp keeps the last time step used, so it cannot be given again)."""
+    with transaction.atomic():
+        if verify_token(device.user, device.persistent_id, token) is None:
+            return False
+        TOTPDevice.objects.filter(user_id=device.user_id).exclude(pk=device.pk).delete()
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+    device.refresh_from_db()
+    return True
+
+
+def verify_second_factor(device: TOTPDevice, token: str) -> bool:
+    """Check a code from the user's confirmed device: each code once (replay refused), with django-otp's growing
+    delay after wrong codes."""
+    return device.confirmed and verify_token(device.user, device.persistent_id, token) is not None
+
+
+def remove_second_factor(user) -> int:
+    """Forget the user's devices (turned off by the user, or reset by the operator when a phone is lost)."""
+    deleted, _by_model = TOTPDevice.objects.filter(user=user).delete()
+    return deleted
+
+
+def unlock_login(*, username: str | None = None, ip_address: str | None = None) -> int:
+    """Lift a login lockout early: every failure counted against the account (any address) or the address (any
+    account). Returns how many records were cleared."""
+    if username:
+        return axes_reset(username=username.strip().lower())
+    if ip_address:
+        return axes_reset(ip=ip_address)
+    return 0
+
+
+# --- the audit record --------------------------------------------------------------------------------
+
+# What is recorded (AuditEvent.action): a dotted "thing.act"; never the secret itself.
+SECRET_REVEALED = "secret.revealed"
+SECRET_SHOWN_AT_CREATION = "secret.shown_at_creation"
+API_KEY_ISSUED = "api_key.issued"
+API_KEY_REVOKED = "api_key.revoked"
+
+
+def record_event(company: Company, user, action: str, target: str = "") -> AuditEvent:
+    """Append one event to the company's audit record (the user may be None for the system itself)."""
+    actor = ""
+    if user is not None and getattr(user, "is_authenticated", False):
+        actor = user.email or user.get_username()
+    else:
+        user = None
+    return AuditEvent.objects.create(company=company, user=user, actor=actor[:254], action=action[:64],
+                                     target=target[:300])

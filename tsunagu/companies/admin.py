@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tsunagu.companies.models import ApiKey, Company, Membership, OperatorProfile
+from tsunagu.companies.models import ApiKey, AuditEvent, Company, Membership, OperatorProfile
 from tsunagu.lib.admin import ReadOnlyAdmin
 
 
@@ -26,3 +26,10 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 @admin.register(OperatorProfile)
 class OperatorProfileAdmin(ReadOnlyAdmin):
     list_display = ["user"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "company", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["actor", "target", "company__slug"]

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tsunagu.lib.encryption import EncryptedTextField
+
 
 def validate_time_zone(value: str) -> None:
     if value not in available_timezones():
@@ -108,7 +110,8 @@ class Company(models.Model):
     failure_alerts = models.BooleanField(_("送信失敗を管理者にメールで知らせる"), default=False)
     # Optional DKIM signing with the sender address's domain (a PEM private key and its DNS selector).
     dkim_selector = models.CharField(_("DKIMセレクタ"), max_length=63, blank=True)
-    dkim_private_key = models.TextField(_("DKIM秘密鍵(PEM)"), blank=True)
+    # Encrypted at rest (lib/encryption.py): the database holds a token, Python the PEM.
+    dkim_private_key = EncryptedTextField(_("DKIM秘密鍵(PEM)"), blank=True)
     privacy_policy = models.TextField(_("プライバシーポリシー(本文またはURL)"), blank=True)
     retention_days = models.PositiveIntegerField(
         _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]
@@ -203,3 +206,43 @@ class OperatorProfile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_profile")
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Append-only: rows are added through companies.actions.record_event and never changed or removed here."""
+
+    def update(self, **kwargs):
+        raise TypeError("audit events are append-only")
+
+    def delete(self):
+        raise TypeError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which thing: a company's record of sensitive acts in the console (a secret
+    revealed, an API key issued or revoked, an ATS connection added). It never holds a secret's value.
+
+    `actor` keeps the user's address as it was, so the record still reads right after the user is gone.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    actor = models.CharField(_("操作した人"), max_length=254, blank=True)
+    action = models.CharField(_("操作"), max_length=64)
+    target = models.CharField(_("対象"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("監査記録")
+        verbose_name_plural = _("監査記録")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["company", "-created_at"], name="audit_company_time_idx")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are append-only")

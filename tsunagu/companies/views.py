@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies import actions
 from tsunagu.companies.console import SESSION_COMPANY, company_view
 from tsunagu.companies.forms import CompanySettingsForm, LoginForm
+from tsunagu.companies.models import Role
 from tsunagu.companies.selectors import api_keys_of, memberships_of
 from tsunagu.lib.dkim_signing import dns_record
 
@@ -18,7 +19,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-@company_view(admin=True)
+@company_view(see=Role.ADMIN, do=Role.ADMIN)
 def settings_page(request):
     company = request.company
     form = CompanySettingsForm(request.POST or None, instance=company)
@@ -46,23 +47,28 @@ def _relay_contract(company):
         return None
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def api_key_create(request):
-    request.session["new_api_key"] = actions.issue_api_key(request.company, label=request.POST.get("label", "")[:100])
+    label = request.POST.get("label", "")[:100]
+    # Shown once, on the next page (the session holds it for that one view); recorded, without the key.
+    request.session["new_api_key"] = key = actions.issue_api_key(request.company, label=label)
+    actions.record_event(request.company, request.user, actions.API_KEY_ISSUED,
+                         f"{actions.public_part(key)} {label}".strip())
     return redirect("console:settings")
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def api_key_revoke(request, key_id: int):
-    actions.revoke_api_key(request.company, key_id)
+    if not api_keys_of(request.company).filter(pk=key_id).exists():
+        raise Http404
+    revoked = actions.revoke_api_key(request.company, key_id)
+    if revoked:
+        actions.record_event(request.company, request.user, actions.API_KEY_REVOKED, revoked)
     messages.success(request, _("APIキーを無効にしました。"))
     return redirect("console:settings")
 
 
-@require_POST
-@company_view()
+@company_view(do=Role.VIEWER)
 def switch_company(request):
     membership = memberships_of(request.user).filter(company_id=request.POST.get("company")).first()
     if membership is None:

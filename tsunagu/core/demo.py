@@ -23,6 +23,9 @@ from tsunagu.talent.data import CandidateData, JobData
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.example"
+# The relay operator's desk has its own login: operator staff must set up a second factor (an authenticator
+# app) at their first login, which the company's admin need not.
+DEMO_OPERATOR_EMAIL = "operator@demo.example"
 
 JOBS = [
     JobData(external_id="J-1", title="バックエンドエンジニア", category="エンジニア"),
@@ -60,7 +63,9 @@ def load_demo(*, only_if_new: bool = False) -> dict | None:
     # The footer of every mail names the sender's address (特定電子メール法); a fictional one for the demo.
     company = companies.update_company_settings(company, postal_address="東京都千代田区丸の内1-1-1 つなぐデモビル5階")
     password = secrets.token_urlsafe(9)
-    companies.create_user(email=DEMO_EMAIL, password=password, company=company, role=Role.ADMIN, operator=True)
+    companies.create_user(email=DEMO_EMAIL, password=password, company=company, role=Role.ADMIN)
+    operator_password = secrets.token_urlsafe(9)
+    companies.create_user(email=DEMO_OPERATOR_EMAIL, password=operator_password, operator=True)
     now = timezone.now()
     results = []
     for index, (name, kana, email, job, stage, status, reason, days) in enumerate(PEOPLE, start=1):
@@ -86,7 +91,8 @@ def load_demo(*, only_if_new: bool = False) -> dict | None:
         if result.registration.credit_status == CreditStatus.HELD:
             # Registered seconds after delivery (as a demo does) holds it for review: the operator approves.
             review.approve(result.registration, reason="デモ: 運営者が本人に確認済み")
-    login = {"email": DEMO_EMAIL, "password": password}
+    login = {"email": DEMO_EMAIL, "password": password,
+             "operator_email": DEMO_OPERATOR_EMAIL, "operator_password": operator_password}
     _login_file().write_text(json.dumps(login))
     _login_file().chmod(0o600)
     return login

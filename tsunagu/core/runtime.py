@@ -31,7 +31,10 @@ def run_web(host: str, port: int, threads: int = 8) -> None:
     # Imported here: building the WSGI application is the web process's business, not the worker's.
     from tsunagu.wsgi import application
 
-    waitress.serve(application, host=host, port=port, threads=threads, ident="tsunagu", _quiet=True)
+    # Behind trusted proxies (TSUNAGU_TRUSTED_PROXIES) Django reads X-Forwarded-For and -Proto itself
+    # (lib/client_ip.py, SECURE_PROXY_SSL_HEADER); waitress would otherwise drop them. Without, it drops them.
+    proxied = {"clear_untrusted_proxy_headers": False} if settings.TSUNAGU_TRUSTED_PROXIES else {}
+    waitress.serve(application, host=host, port=port, threads=threads, ident="tsunagu", _quiet=True, **proxied)
 
 
 def create_consumer(workers: int | None = None):

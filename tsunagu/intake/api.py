@@ -1,16 +1,17 @@
 """The applications resource of the REST API: record an application event, read an application."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.schemas import ApplicationIn, ApplicationOut, application_out
+from tsunagu.lib.api_schemas import NO_NUL, error_responses
 from tsunagu.talent.models import Application
 
 router = Router()
 
 
-@router.post("", response={200: ApplicationOut, 201: ApplicationOut},
+@router.post("", response={200: ApplicationOut, 201: ApplicationOut, **error_responses(400, 401, 422)},
              summary="Create or update an application (upsert by external_id)")
 def upsert_application(request, payload: ApplicationIn):
     """Answers 201 when the application is new, 200 when it existed. A change to `rejected` plans the
@@ -22,9 +23,9 @@ def upsert_application(request, payload: ApplicationIn):
 
 # The operation id it had when this read lived in the talent app: API clients generated from the
 # document name their method after it.
-@router.get("/{external_id}", response=ApplicationOut, summary="Read an application and its notice",
-            operation_id="tsunagu_talent_api_get_application")
-def get_application(request, external_id: str):
+@router.get("/{external_id}", response={200: ApplicationOut, **error_responses(401, 404, 422)},
+            summary="Read an application and its notice", operation_id="tsunagu_talent_api_get_application")
+def get_application(request, external_id: str = Path(..., pattern=NO_NUL)):
     application = get_object_or_404(
         Application.objects.select_related("candidate", "job"), company=request.auth, external_id=external_id
     )

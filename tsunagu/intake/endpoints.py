@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 _PATH = re.compile(r"^/hooks/([a-z]+)/([A-Za-z0-9_-]+)$")
 # Larger bodies go through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE and answers properly.
 MAX_FAST_BODY = 2_500_000
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), and few of them.
+_LENGTH = re.compile(r"[0-9]{1,9}")
 
 
 @csrf_exempt
@@ -47,7 +49,7 @@ def fast_path(django_application):
     def application(environ, start_response):
         match = _PATH.match(environ.get("PATH_INFO", ""))
         length = environ.get("CONTENT_LENGTH") or ""
-        if (match is None or environ.get("REQUEST_METHOD") != "POST" or not length.isdigit()
+        if (match is None or environ.get("REQUEST_METHOD") != "POST" or not _LENGTH.fullmatch(length)
                 or int(length) > MAX_FAST_BODY):
             return django_application(environ, start_response)
         close_old_connections()  # what Django does at each request's start and end

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from tsunagu.companies.models import Company
 from tsunagu.intake import adapters
 from tsunagu.intake.adapters.base import Adapter
+from tsunagu.lib.encryption import EncryptedCharField
 
 
 def new_webhook_token() -> str:
@@ -22,9 +23,10 @@ class AtsConnection(models.Model):
     kind = models.CharField(_("種類"), max_length=16, choices=adapters.kind_choices)
     # Part of the webhook URL: unguessable, so a URL alone cannot be used to probe other companies.
     token = models.CharField(max_length=64, unique=True, default=new_webhook_token, editable=False)
-    # The shared signing secret. Kept as given: verifying an HMAC needs the secret itself.
-    secret = models.CharField(_("署名シークレット"), max_length=500, blank=True)
-    api_key = models.CharField(_("APIキー"), max_length=500, blank=True)
+    # The shared signing secret. Kept as given (verifying an HMAC needs the secret itself) but encrypted at
+    # rest, like the vendor's API key (lib/encryption.py): the database holds a token, Python the plaintext.
+    secret = EncryptedCharField(_("署名シークレット"), max_length=500, blank=True)
+    api_key = EncryptedCharField(_("APIキー"), max_length=500, blank=True)
     api_base_url = models.URLField(_("APIのベースURL"), blank=True)
     # The ATS's own names for stages and rejection reasons -> Tsunagu's (see talent.stages.Stage).
     stage_mapping = models.JSONField(default=dict, blank=True)

@@ -2,7 +2,7 @@
 generic webhook adapter accepts."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -11,16 +11,26 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
 from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib.api_schemas import NOT_BLANK, InputSchema, IsoDateTime
+from tsunagu.messaging.models import MessageStatus
 from tsunagu.messaging.selectors import rejection_notice
 from tsunagu.talent.data import CandidateData, JobData
+from tsunagu.talent.models import ApplicationStatus
 from tsunagu.talent.normalize import MAX_TAG_LENGTH, clean_tags
 from tsunagu.talent.stages import Stage
 
+MAX_TAGS = 30
+StageName = Literal[tuple(stage.name.lower() for stage in Stage)]
 
-class CandidateIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200, description="Full name as the candidate wrote it")
+
+class CandidateIn(InputSchema):
+    name: str = Field(..., min_length=1, max_length=200, pattern=NOT_BLANK,
+                      description="Full name as the candidate wrote it")
     name_kana: str = Field("", max_length=200)
-    email: str = Field(..., max_length=254)
+    # Checked by email-validator (no deliverability check): declared as the format it checks.
+    email: str = Field(..., max_length=254, json_schema_extra={"format": "email"},
+                       description="The candidate's e-mail address, stored normalised. Special-use domains "
+                                   "(.test, .invalid, .localhost, .local, .onion, .arpa) are refused (422).")
     phone: str = Field("", max_length=50)
 
     @field_validator("name")
@@ -39,13 +49,13 @@ class CandidateIn(Schema):
             raise ValueError(f"not a valid e-mail address: {exc}") from exc
 
 
-class JobIn(Schema):
+class JobIn(InputSchema):
     external_id: str = Field("", max_length=200)
     title: str = Field(..., min_length=1, max_length=300)
     category: str = Field("", max_length=200)
 
 
-class ApplicationIn(Schema):
+class ApplicationIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -67,7 +77,8 @@ class ApplicationIn(Schema):
         }
     )
 
-    external_id: str = Field(..., min_length=1, max_length=200, description="The source's id for the application")
+    external_id: str = Field(..., min_length=1, max_length=200, pattern=NOT_BLANK,
+                             description="The source's id for the application (trimmed)")
     candidate: CandidateIn
     job: JobIn
     status: Literal["active", "rejected", "hired", "withdrawn"] = Field(
@@ -75,19 +86,21 @@ class ApplicationIn(Schema):
     )
     stage: str = Field("", max_length=200, description="Selection stage as the ATS names it, e.g. 一次面接")
     rejection_reason: str = Field("", max_length=300)
-    occurred_at: datetime | None = Field(
+    occurred_at: IsoDateTime | None = Field(
         None, description="When the decision was made (default: now). Without an offset, the company's time zone."
     )
     event_id: str = Field("", max_length=200, description="Optional id of this change; a repeat is ignored")
-    notify: bool = Field(True, description="false records a rejection without sending a notice (history)")
-    applied_at: datetime | None = Field(
+    notify: bool = Field(True, strict=True,  # true or false, not "no" or 0
+                         description="false records a rejection without sending a notice (history)")
+    applied_at: IsoDateTime | None = Field(
         None, description="When the candidate applied. Without an offset, the company's time zone."
     )
     channel: str = Field("", max_length=200,
                          description="Where the candidate applied (応募経路), e.g. a job board or a referral")
     evaluation: str = Field("", max_length=100, description="Your rating of the candidate (評価), e.g. A, B, C")
-    tags: list[str] | None = Field(
-        None, max_length=30, description="Free tags (タグ), each up to 50 characters; replaces the stored tags"
+    tags: list[Annotated[str, Field(max_length=MAX_TAG_LENGTH)]] | None = Field(
+        None, max_length=MAX_TAGS,
+        description=f"Free tags (タグ), each up to {MAX_TAG_LENGTH} characters; replaces the stored tags"
     )
 
     @field_validator("external_id")
@@ -169,7 +182,7 @@ class JobOut(Schema):
 
 
 class NoticeOut(Schema):
-    status: str
+    status: MessageStatus
     send_at: datetime
     sent_at: datetime | None
 
@@ -178,10 +191,10 @@ class ApplicationOut(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [APPLICATION_EXAMPLE]})
 
     external_id: str
-    status: str
-    stage: str
+    status: ApplicationStatus
+    stage: StageName
     stage_raw: str
-    stage_reached: str
+    stage_reached: StageName
     rejection_reason: str
     rejected_at: datetime | None
     applied_at: datetime | None

@@ -18,4 +18,5 @@ console_patterns = [
     path("connections/<int:connection_id>/", views.connection_detail, name="connection"),
     path("connections/<int:connection_id>/test/", views.connection_test, name="connection_test"),
     path("connections/<int:connection_id>/poll/", views.connection_poll, name="connection_poll"),
+    path("connections/<int:connection_id>/reveal/", views.connection_reveal, name="connection_reveal"),
 ]

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
+from tsunagu.companies import actions as company_actions
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.intake.actions import connections as connection_actions
 from tsunagu.intake.actions import deliveries, polling
 from tsunagu.intake.actions import imports as import_actions
@@ -20,6 +21,8 @@ from tsunagu.intake.models import AtsConnection, ImportJob, ImportStatus
 from tsunagu.talent.stages import Stage
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# The connection whose webhook URL and secret the next page shows (after creation or an explicit reveal).
+SESSION_REVEAL = "tsunagu_reveal_connection"
 
 
 class ImportForm(forms.Form):
@@ -38,7 +41,7 @@ class ImportForm(forms.Form):
         return upload
 
 
-@company_view(edit=True)
+@company_view(see=Role.VIEWER, do=Role.RECRUITER)
 def imports(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -51,12 +54,12 @@ def imports(request):
     return render(request, "intake/imports.html", {"form": form, "jobs": jobs})
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def import_detail(request, job_id: int):
     return render(request, "intake/import_detail.html", _progress_context(request, job_id))
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def import_progress(request, job_id: int):
     """The part of the detail page htmx polls every second while the import is queued or running."""
     return render(request, "intake/_import_progress.html", _progress_context(request, job_id))
@@ -86,7 +89,7 @@ class MappingForm(forms.Form):
                                      widget=forms.Textarea(attrs={"rows": 6}))
 
 
-@company_view(admin=True)
+@company_view(see=Role.ADMIN, do=Role.ADMIN)
 def connections(request):
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -95,6 +98,11 @@ def connections(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if not connection.adapter.pulled:
+                # The webhook URL and secret are shown this once; later only on an explicit, recorded reveal.
+                request.session[SESSION_REVEAL] = connection.pk
+                company_actions.record_event(request.company, request.user, company_actions.SECRET_SHOWN_AT_CREATION,
+                                             _connection_label(connection))
             if connection.adapter.pulled:
                 messages.success(request, gettext("連携を追加しました。Tsunagu が定期的に応募の状態を取得します。"))
             else:
@@ -104,7 +112,7 @@ def connections(request):
     return render(request, "intake/connections.html", {"form": form, "connections": rows})
 
 
-@company_view(admin=True)
+@company_view(see=Role.ADMIN, do=Role.ADMIN)
 def connection_detail(request, connection_id: int):
     connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id)
     initial = {
@@ -127,6 +135,8 @@ def connection_detail(request, connection_id: int):
     polled = connection.adapter.pulled
     return render(request, "intake/connection_detail.html", {
         "connection": connection, "form": form, "adapter": connection.adapter,
+        "revealed": request.method == "GET" and request.session.pop(SESSION_REVEAL, None) == connection.pk,
+        "masked_webhook_url": connection.webhook_url.removesuffix(connection.token) + "••••••••",
         "deliveries": connection.deliveries.select_related("message")[:50],
         "stages": [stage.label for stage in Stage if stage != Stage.UNKNOWN],
         "polled": polled,
@@ -135,8 +145,7 @@ def connection_detail(request, connection_id: int):
     })
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def connection_poll(request, connection_id: int):
     """「今すぐ取得」: a polling round for this connection, now (in the queue)."""
     connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
@@ -149,8 +158,7 @@ def connection_poll(request, connection_id: int):
     return redirect("console:connection", connection_id=connection.pk)
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def connection_test(request, connection_id: int):
     connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
                                    kind__in=pushed_kinds())
@@ -160,6 +168,23 @@ def connection_test(request, connection_id: int):
     else:
         messages.error(request, gettext("テストイベントが拒否されました: %(detail)s") % {"detail": receipt.detail})
     return redirect("console:connection", connection_id=connection.pk)
+
+
+@company_view(do=Role.ADMIN)
+def connection_reveal(request, connection_id: int):
+    """「表示する」: the webhook URL and signing secret, shown on the next page once, and recorded (who, when,
+    which connection; never the values)."""
+    connection = get_object_or_404(AtsConnection, company=request.company, pk=connection_id,
+                                   kind__in=pushed_kinds())
+    request.session[SESSION_REVEAL] = connection.pk
+    company_actions.record_event(request.company, request.user, company_actions.SECRET_REVEALED,
+                                 _connection_label(connection))
+    return redirect("console:connection", connection_id=connection.pk)
+
+
+def _connection_label(connection: AtsConnection) -> str:
+    return gettext("ATS連携 #%(id)d(%(kind)s)のWebhook URLと署名シークレット") % {
+        "id": connection.pk, "kind": connection.get_kind_display()}
 
 
 def parse_mapping_lines(text: str, *, stages: bool) -> dict:

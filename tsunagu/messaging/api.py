@@ -3,11 +3,15 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
+from tsunagu.lib.api_schemas import NO_NUL, error_responses
 from tsunagu.messaging.models import MessageKind, MessageStatus
 from tsunagu.messaging.redaction import redact
 from tsunagu.messaging.selectors import company_messages
 
 router = Router()
+
+# Past any outbox's size, and within what the database takes as an offset.
+MAX_OFFSET = 10**9
 
 
 class MessageOut(Schema):
@@ -18,9 +22,10 @@ class MessageOut(Schema):
     }]})
 
     id: int
-    kind: str
-    status: str = Field(description="scheduled, sending, sent, failed, cancelled, or suppressed (not sent: the "
-                                    "address is on the company's suppression list; status_reason says why)")
+    kind: MessageKind
+    status: MessageStatus = Field(description="scheduled, sending, sent, failed, cancelled, or suppressed (not "
+                                              "sent: the address is on the company's suppression list; "
+                                              "status_reason says why)")
     application: str | None = Field(None, description="The application's external_id")
     to_email: str
     subject: str
@@ -34,14 +39,15 @@ class MessageOut(Schema):
 
 
 class MessageFilter(Schema):
-    application: str | None = Field(None, description="An application's external_id")
+    application: str | None = Field(None, pattern=NO_NUL, description="An application's external_id")
     status: MessageStatus | None = None
     kind: MessageKind | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-@router.get("", response=list[MessageOut], summary="List messages in the outbox")
+@router.get("", response={200: list[MessageOut], **error_responses(401, 422)},
+            summary="List messages in the outbox")
 def list_messages(request, filters: Query[MessageFilter]):
     """Newest first. `?application=A-1001` lists the notices for that application. The relay operator's mail
     (the registration verification) is not the company's and is never listed; a personal referral link in a

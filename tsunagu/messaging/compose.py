@@ -40,6 +40,12 @@ from tsunagu.talent.models import Application, Job
 VERIFICATION_DAYS = 7
 
 
+class RenderingUnavailable(PermanentFailure):
+    """No render process could take the render right now: the mail cannot be built at the moment, but the
+    template is not at fault. Delivery retries it later (actions/delivery.py); the console shows it as any
+    mail that cannot be built."""
+
+
 def build_email(message: Message, template_cache: dict | None = None, *, track: bool = False) -> NoticeEmail:
     """Render the message (filling its stored content) and build the MIME mail."""
     if message.kind in FIXED_CONTENT_KINDS:
@@ -52,6 +58,8 @@ def build_email(message: Message, template_cache: dict | None = None, *, track: 
     footer, mailto = _footer_and_mailto(company, cache) if advertising else (None, "")
     try:
         rendered = rendering.render(template.subject, template.body_text, context, footer=footer)
+    except rendering.RenderUnavailable as exc:  # no render process free: the template is not at fault
+        raise RenderingUnavailable(_("テンプレートを表示できません: %(reason)s") % {"reason": exc}) from exc
     except rendering.RenderError as exc:
         raise PermanentFailure(_("テンプレートを表示できません: %(reason)s") % {"reason": exc}) from exc
     message.template, message.variant = template, template.variant

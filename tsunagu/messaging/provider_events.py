@@ -26,9 +26,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 
 from anymail.signals import EventType, RejectReason
 
+from tsunagu.lib import strict_json
 from tsunagu.messaging.models import EventKind, Message, SuppressionReason
 from tsunagu.messaging.provider_backends import METADATA_KEY
 
@@ -56,8 +58,36 @@ REJECTION_SUPPRESSES = {
     RejectReason.UNSUBSCRIBED: SuppressionReason.UNSUBSCRIBED,
     RejectReason.SPAM: SuppressionReason.COMPLAINT,
 }
-# Our Message-IDs name the row: <random hex.tsunagu.<pk>@domain> (see compose.build_email).
-MESSAGE_ID_PK = re.compile(r"\.tsunagu\.(\d+)@")
+# Our Message-IDs name the row: <random hex.tsunagu.<pk>@domain> (see compose.build_email). ASCII digits, as
+# many as a primary key can have (\d would take any script's digits, and any number of them).
+MESSAGE_ID_PK = re.compile(r"\.tsunagu\.([0-9]{1,18})@")
+# The largest primary key a database holds (a larger number is no message of ours, and no query).
+MAX_PK = 2**63 - 1
+# The event's fields that are stored or looked up: text (or absent), as every provider documents them.
+TEXT_FIELDS = ("event_id", "message_id", "recipient", "click_url", "user_agent", "description", "mta_response")
+
+
+def malformed(event) -> str:
+    """Why anymail's reading of a provider's post cannot be recorded as it is ("" when it can): a field
+    of another type than documented, text a database refuses (NUL, lone surrogates), nesting or numbers
+    beyond strict_json's limits. The webhook answers 400 and records none of the post's events."""
+    for name in TEXT_FIELDS:
+        value = getattr(event, name, None)
+        if value is not None and not (isinstance(value, str) and strict_json.clean_text(value)):
+            return f"{name} is not text"
+    if event.timestamp is not None and not isinstance(event.timestamp, datetime):
+        return "timestamp is not a date"
+    if event.metadata and not isinstance(event.metadata, dict):
+        return "metadata is not an object"
+    raw = event.esp_event
+    if hasattr(raw, "lists"):  # a QueryDict (form-encoded webhooks)
+        raw = dict(raw.lists())
+    try:
+        strict_json.check(raw if isinstance(raw, (dict, list)) else None)
+        strict_json.check(event.metadata or None)
+    except strict_json.MalformedJSON as exc:
+        return str(exc)
+    return ""
 
 
 def find_message(event) -> Message | None:
@@ -94,7 +124,7 @@ def is_hard_bounce(event, source: str) -> bool:
     our mail, a message that expired in the queue: recorded, but the address stays.)"""
     raw = _raw(event)
     if source == "amazon_ses":
-        return raw.get("bounce", {}).get("bounceType") == "Permanent"
+        return _object(raw.get("bounce")).get("bounceType") == "Permanent"
     if source == "postmark":
         return raw.get("Type") == "HardBounce" or raw.get("SuppressionReason") == "HardBounce"
     if source == "sendgrid":
@@ -103,8 +133,8 @@ def is_hard_bounce(event, source: str) -> bool:
     if source == "mailgun":
         data = raw.get("event-data")
         if isinstance(data, dict):  # anymail already turned temporary failures into "deferred"
-            return data.get("severity") == "permanent" and data.get("reason") in {"bounce", "suppress-bounce",
-                                                                                   "hardfail"}
+            return data.get("severity") == "permanent" and str(data.get("reason")) in {"bounce", "suppress-bounce",
+                                                                                        "hardfail"}
         return _smtp_class(event) == "5"  # the legacy form-encoded webhook: the SMTP code
     return event.reject_reason in {RejectReason.BOUNCED, RejectReason.INVALID} and _smtp_class(event) == "5"
 
@@ -126,17 +156,20 @@ def content_event_id(event) -> str:
 def metadata_value(event) -> int | None:
     """Our message id, from the metadata sent with the mail (None when absent or not a number)."""
     value = (event.metadata or {}).get(METADATA_KEY)
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,19}", value.strip()):
+        return None  # int() would take any script's digits, and thousands of them
     try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+        pk = int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return pk if pk is not None and 0 < pk <= MAX_PK else None
 
 
 def _message_ids(event) -> list[str]:
     candidates = [event.message_id]
     raw = _raw(event)
-    common = raw.get("mail", {}).get("commonHeaders", {}) if isinstance(raw.get("mail"), dict) else {}
-    candidates.append(common.get("messageId"))  # Amazon SES: the Message-ID header we wrote
+    # Amazon SES: the Message-ID header we wrote.
+    candidates.append(_object(_object(raw.get("mail")).get("commonHeaders")).get("messageId"))
     found = []
     for candidate in candidates:
         if isinstance(candidate, str) and "@" in candidate:
@@ -147,6 +180,10 @@ def _message_ids(event) -> list[str]:
 
 def _raw(event) -> dict:
     return event.esp_event if isinstance(event.esp_event, dict) else {}
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def event_detail(event) -> str:

@@ -1,9 +1,9 @@
 """What a template may say and how it becomes a mail: the documented variables of each kind (VARIABLES),
 validation at save time, rendering with the footer every advertising mail ends with, and the HTML part.
 
-Templates run in the budgeted sandbox of sandbox.py: a template that breaks a limit with the sample data is
-refused at save with its line; one that breaks it with real data at send time fails that one message
-(RenderError), never the worker.
+Templates run in the budgeted sandbox of sandbox.py, in a render process (render_process.py) under a hard time
+and memory limit: a template that breaks a limit with the sample data is refused at save with its line; one
+that breaks it with real data at send time fails that one message (RenderError), never the worker.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from jinja2 import TemplateSyntaxError, meta, nodes
 
-from tsunagu.messaging import sandbox
+from tsunagu.messaging import render_process, sandbox
 from tsunagu.messaging.models import MessageKind
 from tsunagu.messaging.unsubscribe import TRANSACTIONAL_KINDS
 
@@ -95,15 +95,16 @@ PERSONAL_LINK_VARIABLES = ("referral_url", "verify_url")
 LINK_VARIABLES = ("referral_url", "verify_url", "unsubscribe_url")
 
 
-class OpenPositions(list):
-    """The titles of the company's open jobs: a list to loop over, printed as one "・title" per line."""
-
-    def __str__(self) -> str:
-        return "\n".join(f"・{title}" for title in self)
+# The titles of the company's open jobs (defined in sandbox.py: a render process receives it without models).
+OpenPositions = sandbox.OpenPositions
 
 
 class RenderError(Exception):
     """A template could not be rendered for a message (a permanent failure for that message)."""
+
+
+class RenderUnavailable(RenderError):
+    """No render process could take the render right now (not the template's fault: worth trying again)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def validate_template(kind: str, subject: str, body_text: str) -> None:
     construct, or one that fails with the sample data; each error names its line."""
     allowed = VARIABLES[kind]
     errors = {}
+    to_run = {}
     for field, source in (("subject", subject), ("body_text", body_text)):
         if not (source or "").strip():
             errors[field] = _("入力してください。")
@@ -130,6 +132,9 @@ def validate_template(kind: str, subject: str, body_text: str) -> None:
             undeclared = meta.find_undeclared_variables(parsed)  # compiles: an unknown filter fails here
         except TemplateSyntaxError as exc:
             errors[field] = _syntax_error(exc)
+            continue
+        except RecursionError:
+            errors[field] = _("入れ子が深すぎます。")
             continue
         unknown = sorted(undeclared - set(allowed) - set(sandbox.environment.globals))
         if unknown:
@@ -147,14 +152,19 @@ def validate_template(kind: str, subject: str, body_text: str) -> None:
         if field == "subject" and "\n" in source.strip():
             errors[field] = _("件名は1行で入力してください。")
             continue
+        to_run[field] = source
+    if to_run:
+        # With the sample data, in a render process: a template that runs away fails here, not the server.
         try:
-            sandbox.run(sandbox.environment.from_string(source), sample_context(kind))
-        except TemplateSyntaxError as exc:
-            errors[field] = _syntax_error(exc)
-        except sandbox.RENDER_ERRORS as exc:
-            line = sandbox.error_line(exc)
-            reason = _("見本データで表示できません: %(reason)s") % {"reason": sandbox.error_reason(exc)}
-            errors[field] = (_("%(line)d行目: %(reason)s") % {"line": line, "reason": reason}) if line else reason
+            results = render_process.render_sources(list(to_run.values()), sample_context(kind))
+        except render_process.RenderFailed as exc:
+            results = [["error", None, str(exc)]] * len(to_run)
+        for field, result in zip(to_run, results, strict=True):
+            if result[0] == "syntax":
+                errors[field] = _syntax_error(TemplateSyntaxError(result[2], result[1]))
+            elif result[0] == "error":
+                line, reason = result[1], _("見本データで表示できません: %(reason)s") % {"reason": result[2]}
+                errors[field] = (_("%(line)d行目: %(reason)s") % {"line": line, "reason": reason}) if line else reason
     if errors:
         raise ValidationError(errors)
 
@@ -225,12 +235,17 @@ def render(subject: str, body_text: str, context: dict, footer: Footer | None = 
         if name in context and not str(context[name]).strip():
             raise RenderError(_("差し込み項目「%(name)s」が空です。") % {"name": name})
     try:
-        rendered_subject = " ".join(sandbox.run(sandbox.compile_template(subject), context).split())
-        text = normalize_newlines(sandbox.run(sandbox.compile_template(body_text), context)).strip() + "\n"
-    except sandbox.RENDER_ERRORS as exc:
-        line = sandbox.error_line(exc)
-        reason = sandbox.error_reason(exc)
-        raise RenderError(_("%(line)d行目: %(reason)s") % {"line": line, "reason": reason} if line else reason) from exc
+        results = render_process.render_sources([subject, body_text], context)
+    except render_process.RenderUnavailable as exc:
+        raise RenderUnavailable(str(exc)) from exc
+    except render_process.RenderFailed as exc:
+        raise RenderError(str(exc)) from exc
+    for result in results:
+        if result[0] != "ok":
+            line, reason = result[1], result[2]
+            raise RenderError(_("%(line)d行目: %(reason)s") % {"line": line, "reason": reason} if line else reason)
+    rendered_subject = " ".join(results[0][1].split())
+    text = normalize_newlines(results[1][1]).strip() + "\n"
     links = linkable_urls(body_text, context)
     if footer is None:
         return Rendered(subject=rendered_subject, text=text, html=text_to_html(text, rendered_subject, links=links))

@@ -2,52 +2,62 @@
 
 Templates are Jinja2, rendered in an immutable sandbox (no attribute that starts with "_", no method that
 changes a list or dict). On top of Jinja's sandbox, which has no notion of time, every render runs within a
-budget, so no template can hang a worker or fill its memory, whatever the data:
+budget (template_budget.py), so no template can hang a worker or fill its memory, whatever the data:
 
 - at most MAX_STEPS loop iterations and calls together (every `{% for %}` item, macro and method call);
-- at most MAX_CHARS characters built (each `{{ }}` output, each `~` join, the literal text of every loop
-  or macro body each time it runs, `*` and `+` on strings and lists, the join and replace filters);
+- at most MAX_CHARS characters built, each charged BEFORE it is built: each `{{ }}` output and `~` join by the
+  size of the text it is about to make (a nested list by all it holds), the literal text of every loop or
+  macro body each time it runs, `*` and `+` on strings and lists, and every filter that copies or makes
+  text (template_filters.py: sum, string, list, join, replace, sort, ...);
+- no comparison, `in`, test or hashing of a value heavier than MAX_CHARS (one C-level operation each);
 - at most MAX_SECONDS of wall time, checked at every step;
 - `range()` at most MAX_STEPS long, `**` and `*` on numbers at most MAX_INT_BITS bits, no `%` formatting
-  of strings, no str.format, no recursion deeper than Python's limit;
-- only the filters in SAFE_FILTERS and the str/dict/list methods in SAFE_METHODS (none of them can make
-  a large value from a small one), and no include/import/extends.
+  of strings, no str.format, no recursion deeper than Python's limit, no nesting deeper than MAX_DEPTH;
+- only the filters in SAFE_FILTERS and the str/dict/list methods in SAFE_METHODS, and no
+  include/import/extends.
 
-A template that breaks a limit with the sample data is refused at save with its line; one that breaks it
-with real data at send time fails that one message (rendering.RenderError), never the worker. What a
-template may say (the variables of each kind) and how it becomes a mail is in rendering.py.
+Each render also runs in a render process (render_process.py) killed at a hard wall-clock limit, with a
+memory limit: whatever a single operation could still do between two checks stops there, and never stalls
+the web server or a worker. A template that breaks a limit with the sample data is refused at save with its
+line; one that breaks it with real data at send time fails that one message (rendering.RenderError), never
+the worker. What a template may say (the variables of each kind) and how it becomes a mail is in rendering.py.
 """
 
 from __future__ import annotations
 
-import time
 import types
-from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import lru_cache
 
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes, pass_context
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-MAX_TEMPLATE_CHARS = 20_000  # a subject's or body's source, checked at save
-MAX_STEPS = 10_000
-MAX_CHARS = 200_000
-MAX_SECONDS = 2.0
-MAX_INT_BITS = 4096
-
-SAFE_FILTERS = (
-    "abs", "capitalize", "count", "d", "default", "dictsort", "filesizeformat", "first", "float", "int", "items",
-    "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "reverse", "round", "select",
-    "selectattr", "sort", "string", "sum", "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount",
+from tsunagu.messaging import template_budget as budget
+from tsunagu.messaging import template_filters
+from tsunagu.messaging.template_budget import (  # noqa: F401 - part of this module's interface
+    MAX_CHARS,
+    MAX_INT_BITS,
+    MAX_SECONDS,
+    MAX_STEPS,
+    LimitExceeded,
 )
+from tsunagu.messaging.template_filters import SAFE_FILTERS  # noqa: F401 - part of this module's interface
+
+MAX_TEMPLATE_CHARS = 20_000  # a subject's or body's source, checked at save
+
 _STR_METHODS = frozenset({
     "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha", "isdecimal", "isdigit",
     "islower", "isnumeric", "isspace", "istitle", "isupper", "lower", "lstrip", "partition", "removeprefix",
     "removesuffix", "replace", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split", "splitlines",
     "startswith", "strip", "swapcase", "title", "upper",
+})
+# str methods that make new strings (or lists of them) as long as the string: paid by its length.
+_STR_MAKERS = frozenset({
+    "capitalize", "casefold", "lower", "lstrip", "partition", "removeprefix", "removesuffix", "rpartition",
+    "rsplit", "rstrip", "split", "splitlines", "strip", "swapcase", "title", "upper",
 })
 SAFE_METHODS: tuple[tuple[type, frozenset[str]], ...] = (
     (str, _STR_METHODS),
@@ -57,40 +67,13 @@ SAFE_METHODS: tuple[tuple[type, frozenset[str]], ...] = (
 )
 
 
-class LimitExceeded(SecurityError):
-    """A template went over its render budget (the message says which limit, in Japanese)."""
+class OpenPositions(list):
+    """The titles of the company's open jobs: a list to loop over, printed as one "・title" per line.
 
+    (Here, not in rendering.py, so that a render process can receive it without Django's models.)"""
 
-@dataclass
-class _Budget:
-    steps: int
-    chars: int
-    deadline: float
-
-
-_budget: ContextVar[_Budget | None] = ContextVar("tsunagu_template_budget", default=None)
-
-
-def _charge(*, steps: int = 0, chars: int = 0) -> None:
-    budget = _budget.get()
-    if budget is None:  # only run() renders, and it always sets a budget
-        return
-    budget.steps -= steps
-    budget.chars -= chars
-    if budget.steps < 0:
-        raise LimitExceeded(_("繰り返しや呼び出しが多すぎます(1通あたり%(limit)s回まで)。") % {"limit": f"{MAX_STEPS:,}"})
-    if budget.chars < 0:
-        raise LimitExceeded(_("作られる文字が多すぎます(1通あたり%(limit)s文字まで)。") % {"limit": f"{MAX_CHARS:,}"})
-    if time.monotonic() > budget.deadline:
-        raise LimitExceeded(_("表示に時間がかかりすぎます(%(seconds)s秒まで)。") % {"seconds": f"{MAX_SECONDS:g}"})
-
-
-def _too_big() -> LimitExceeded:
-    return LimitExceeded(_("大きすぎる値は作れません。"))
-
-
-def _size(value) -> int:
-    return len(value) if isinstance(value, str | list | tuple | dict) else 0
+    def __str__(self) -> str:
+        return "\n".join(f"・{title}" for title in self)
 
 
 def _range(*args):
@@ -104,43 +87,32 @@ def _range(*args):
     return numbers
 
 
-# Filters the instrumented template calls (their names cannot clash with anything a template means). They
-# and the guarded join and replace take the context so that Jinja never runs them at compile time (constant
-# folding), where no budget applies.
+# Filters the instrumented template calls (their names cannot clash with anything a template means). They take
+# the context so that Jinja never runs them at compile time (constant folding), where no budget applies.
 @pass_context
 def _loop_filter(context, iterable):
     for item in iterable:
-        _charge(steps=1)
+        budget.charge(steps=1)
         yield item
 
 
 @pass_context
 def _charge_filter(context, chars, steps):
-    _charge(steps=steps, chars=chars)
+    budget.charge(steps=steps, chars=chars)
     return ""
 
 
 @pass_context
-def _sized_filter(context, value):
-    _charge(chars=_size(value))
-    return value
+def _concat_filter(context, values):
+    # `a ~ b`: the text is paid before it is made (str() of a nested list can be millions of characters).
+    for value in values:
+        budget.charge_weight(value)
+    return "".join(str(value) for value in values)
 
 
 @pass_context
-def _join_filter(context, value, d="", attribute=None):
-    from jinja2.filters import sync_do_join
-
-    items = list(value)
-    _charge(chars=sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0))
-    return sync_do_join(context.eval_ctx, items, d, attribute)
-
-
-@pass_context
-def _replace_filter(context, value, old, new, count=None):
-    text, old, new = str(value), str(old), str(new)
-    occurrences = (len(text) + 1) if old == "" else text.count(old)
-    _charge(chars=len(text) + occurrences * len(new))
-    return text.replace(old, new) if count is None else text.replace(old, new, count)
+def _bounded_filter(context, value):
+    return budget.bounded(value)
 
 
 class _Instrument(NodeTransformer):
@@ -161,7 +133,24 @@ class _Instrument(NodeTransformer):
 
     def visit_Concat(self, node):
         node = self.generic_visit(node)
-        return nodes.Filter(node, "tsunagu_sized", [], [], None, None, lineno=node.lineno)
+        return _filter(nodes.List(node.nodes, lineno=node.lineno), "tsunagu_concat")
+
+    def visit_Compare(self, node):
+        # ==, <, in ... compare deeply in one C-level operation: only values light enough to do it quickly.
+        node = self.generic_visit(node)
+        node.expr = _filter(node.expr, "tsunagu_bounded")
+        for operand in node.ops:
+            operand.expr = _filter(operand.expr, "tsunagu_bounded")
+        return node
+
+    def visit_Pair(self, node):
+        node = self.generic_visit(node)  # a dict literal's key is hashed, deeply for a tuple
+        node.key = _filter(node.key, "tsunagu_bounded")
+        return node
+
+
+def _filter(node, name: str):
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
 
 def _charge_node(body, *, steps: int, lineno: int):
@@ -176,16 +165,16 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options):
         super().__init__(**options)
-        default_filters = self.filters
-        self.filters = {name: default_filters[name] for name in SAFE_FILTERS}
-        self.filters.update(join=_join_filter, replace=_replace_filter, tsunagu_loop=_loop_filter,
-                            tsunagu_charge=_charge_filter, tsunagu_sized=_sized_filter)
+        self.filters = template_filters.filters()
+        self.filters.update(tsunagu_loop=_loop_filter, tsunagu_charge=_charge_filter, tsunagu_concat=_concat_filter,
+                            tsunagu_bounded=_bounded_filter)
+        self.tests = template_filters.tests()
         self.globals = {"range": _range}
         self.finalize = self._finalize
 
     @staticmethod
     def _finalize(value):
-        _charge(chars=len(value) if isinstance(value, str) else len(str(value)))
+        budget.charge_weight(value)  # before Jinja makes the text
         return value
 
     def _parse(self, source, name, filename):
@@ -196,6 +185,13 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
     def wrap_str_format(self, value):
         return None  # str.format is not among SAFE_METHODS: a width of 10**9 would be a gigabyte
 
+    def getitem(self, obj, argument):
+        if isinstance(argument, slice) and isinstance(obj, str | list | tuple):
+            budget.charge(chars=len(range(*argument.indices(len(obj)))))  # a slice is a copy
+        elif isinstance(argument, tuple):
+            budget.bounded(argument)  # hashed as a key
+        return super().getitem(obj, argument)
+
     def call_binop(self, context, operator, left, right):
         if operator == "%" and isinstance(left, str):
             raise SecurityError(_("文字列の「%」による書式指定は使えません。"))
@@ -203,25 +199,34 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
             bits = left.bit_length() * right if operator == "**" and right > 0 and abs(left) > 1 else (
                 left.bit_length() + right.bit_length() if operator == "*" else 0)
             if bits > MAX_INT_BITS:
-                raise _too_big()
+                raise budget.too_big()
         elif operator == "*" and isinstance(left, str | list | tuple) and _is_int(right):
-            _charge(chars=len(left) * max(right, 0))
+            budget.charge(chars=len(left) * max(right, 0))
         elif operator == "*" and isinstance(right, str | list | tuple) and _is_int(left):
-            _charge(chars=len(right) * max(left, 0))
+            budget.charge(chars=len(right) * max(left, 0))
         elif operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
-            _charge(chars=len(left) + len(right))
+            budget.charge(chars=len(left) + len(right))
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
-        _charge(steps=1)
+        budget.charge(steps=1)
+        if not isinstance(__obj, Macro):  # a macro only passes its arguments on; anything else may compare them
+            for arg in (*args, *kwargs.values()):
+                budget.bounded(arg)
         if isinstance(__obj, types.BuiltinMethodType):
             owner = getattr(__obj, "__self__", None)
             name = __obj.__name__
             allowed = next((methods for kind, methods in SAFE_METHODS if isinstance(owner, kind)), frozenset())
             if name not in allowed:
                 raise SecurityError(_("「%(name)s」は使えません。") % {"name": name})
-            if name == "replace" and isinstance(owner, str) and len(args) >= 2:
-                _replace_filter(__context, owner, args[0], args[1], *args[2:3])  # pays before it is made
+            if isinstance(owner, list | tuple):
+                budget.bounded(owner)  # count and index compare every item
+            elif name == "replace" and isinstance(owner, str) and len(args) >= 2:
+                budget.charge_weight(args[0])
+                budget.charge_weight(args[1])
+                template_filters.replace(owner, str(args[0]), str(args[1]), *args[2:3])  # pays before it is made
+            elif name in _STR_MAKERS and isinstance(owner, str):
+                budget.charge(chars=len(owner))
         return super().call(__context, __obj, *args, **kwargs)
 
 
@@ -234,13 +239,13 @@ environment = TemplateEnvironment(undefined=StrictUndefined, autoescape=False, k
 
 def run(template, context: dict) -> str:
     """Render within a fresh budget."""
-    token = _budget.set(_Budget(steps=MAX_STEPS, chars=MAX_CHARS, deadline=time.monotonic() + MAX_SECONDS))
+    token = budget.start()
     try:
         return template.render(context)
     except RecursionError as exc:
         raise LimitExceeded(_("呼び出しの入れ子が深すぎます。")) from exc
     finally:
-        _budget.reset(token)
+        budget.finish(token)
 
 
 # What a render can raise because of the template or its data (never because of a bug here).

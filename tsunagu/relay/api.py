@@ -1,23 +1,45 @@
 from datetime import date, datetime
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from tsunagu.lib.api_schemas import (
+    NOT_BLANK,
+    InputSchema,
+    IsoDate,
+    django_validation_error_body,
+    error_responses,
+    json_int,
+)
 from tsunagu.relay.actions import introductions as introduction_actions
 from tsunagu.relay.actions import requests as request_actions
+from tsunagu.relay.actions.requests import (
+    MAX_DESCRIPTION,
+    MAX_HEADCOUNT,
+    MAX_LOCATION,
+    MAX_SALARY_YEN,
+    MAX_TITLE,
+)
 from tsunagu.relay.introduction_consent import PROFILE_FIELDS
 from tsunagu.relay.models import (
     EmploymentType,
     Introduction,
     IntroductionStatus,
+    Outcome,
     ReferralRequest,
     RequestStatus,
 )
 from tsunagu.relay.selectors import ledger_summary, request_history, request_slot_state
 
 router = Router()
+
+# Past any company's list, and within what the database takes as an offset.
+MAX_OFFSET = 10**9
+# An answer to an introduction: every outcome but "no answer yet".
+OutcomeName = Literal[tuple(value for value in Outcome.values if value)]
 
 
 class LedgerOut(Schema):
@@ -36,7 +58,8 @@ class LedgerOut(Schema):
     credits_to_next_slot: int
 
 
-@router.get("/ledger", response=LedgerOut, summary="The Career Relay ledger: credits and free referral slots")
+@router.get("/ledger", response={200: LedgerOut, **error_responses(401)},
+            summary="The Career Relay ledger: credits and free referral slots")
 def get_ledger(request):
     """One credit per distinct candidate who registered and verified; one slot per `ratio` credits."""
     summary = ledger_summary(request.auth)
@@ -45,22 +68,28 @@ def get_ledger(request):
 
 # --- referral requests (紹介依頼) and the introductions received ------------------------------------------
 
-class RequestIn(Schema):
+Salary = json_int(ge=0, le=MAX_SALARY_YEN)
+
+
+class RequestIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "title": "法人営業", "description": "既存顧客へのソリューション提案。", "location": "東京都",
         "salary_min": 4_500_000, "salary_max": 6_000_000, "employment_type": "full_time", "headcount": 1,
         "deadline": "2026-12-25",
     }]})
 
-    title: str = Field(description="The position (職種), up to 200 characters")
-    description: str = Field("", description="What the job is (仕事内容), up to 5,000 characters")
-    location: str = Field("", description="Where (勤務地), up to 200 characters")
-    salary_min: int | None = Field(None, description="Yearly salary from, in yen")
-    salary_max: int | None = Field(None, description="Yearly salary up to, in yen (not below salary_min)")
-    employment_type: str = Field(EmploymentType.FULL_TIME,
-                                 description="full_time, contract, part_time, temporary or freelance")
-    headcount: int = Field(1, description="How many people (1-100)")
-    deadline: date | None = Field(None, description="Optional; not in the past")
+    # The limits the action checks (relay/actions/requests.py), declared so that the document states them.
+    title: str = Field(min_length=1, max_length=MAX_TITLE, pattern=NOT_BLANK, description="The position (職種)")
+    description: str = Field("", max_length=MAX_DESCRIPTION, description="What the job is (仕事内容)")
+    location: str = Field("", max_length=MAX_LOCATION, description="Where (勤務地)")
+    salary_min: Salary | None = Field(None, description="Yearly salary from, in yen")
+    salary_max: Salary | None = Field(None, description="Yearly salary up to, in yen (not below salary_min: 422 "
+                                                        "otherwise)")
+    employment_type: EmploymentType = Field(EmploymentType.FULL_TIME,
+                                            description="The kind of employment (雇用形態)")
+    headcount: json_int(ge=1, le=MAX_HEADCOUNT) = Field(1, description="How many people (採用人数)")
+    deadline: IsoDate | None = Field(None, description="Optional; not in the past in the company's time zone "
+                                                       "(422 otherwise)")
 
 
 class ProfileOut(Schema):
@@ -74,10 +103,10 @@ class ProfileOut(Schema):
 class IntroductionOut(Schema):
     id: int
     request: int
-    status: str = Field(description="consent_requested (waiting for the person's consent: nothing about them is "
-                                    "shown), introduced, declined or withdrawn")
-    outcome: str | None = Field(description="document_passed, interview, rejected, offered, hired; null before "
-                                            "the company answers")
+    status: IntroductionStatus = Field(description="consent_requested (waiting for the person's consent: nothing "
+                                                   "about them is shown), introduced, declined or withdrawn")
+    outcome: OutcomeName | None = Field(description="document_passed, interview, rejected, offered, hired; null "
+                                                    "before the company answers")
     consented_at: datetime | None
     profile: ProfileOut | None = Field(description="What the person consented to provide; null before consent")
     recommendation: str | None = Field(description="The operator's recommendation; null before consent")
@@ -109,29 +138,22 @@ class RequestOut(Schema):
     location: str
     salary_min: int | None
     salary_max: int | None
-    employment_type: str
+    employment_type: EmploymentType
     headcount: int
     deadline: date | None
-    status: str = Field(description="open, filled (hired up to the headcount) or closed (ended without a hire)")
-    slot: str = Field(description="The free slot the request holds: reserved, used (by a hire) or released")
+    status: RequestStatus = Field(description="open, filled (hired up to the headcount) or closed (ended without "
+                                              "a hire)")
+    slot: Literal["reserved", "used", "released", "none"] = Field(
+        description="The free slot the request holds: reserved, used (by a hire), released, or none")
     created_at: datetime
     closed_at: datetime | None
     introductions: list[IntroductionOut]
     history: list[HistoryOut]
 
 
-class RequestErrorOut(Schema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "detail": "年収上限は年収下限以上にしてください。", "errors": {"salary_max": ["年収上限は年収下限以上にしてください。"]},
-    }]})
-
-    detail: str
-    errors: dict[str, list[str]] = Field(default_factory=dict, description="The messages by field")
-
-
-class OutcomeIn(Schema):
-    outcome: str = Field(description="document_passed (書類選考通過), interview (面接), rejected (見送り), "
-                                     "offered (内定) or hired (入社: uses the request's free slot; final)")
+class OutcomeIn(InputSchema):
+    outcome: OutcomeName = Field(description="document_passed (書類選考通過), interview (面接), rejected (見送り), "
+                                             "offered (内定) or hired (入社: uses the request's free slot; final)")
 
 
 def introduction_out(introduction: Introduction) -> dict:
@@ -158,12 +180,11 @@ def request_out(referral: ReferralRequest) -> dict:
     }
 
 
-def _error(exc: ValidationError) -> dict:
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {}
-    return {"detail": " ".join(exc.messages), "errors": errors}
+def _conflict(exc: ValidationError) -> Status:
+    return Status(409, {"detail": " ".join(exc.messages)})
 
 
-@router.post("/requests", response={201: RequestOut, 409: RequestErrorOut, 422: RequestErrorOut},
+@router.post("/requests", response={201: RequestOut, **error_responses(400, 401, 409, 422)},
              summary="File a referral request (uses one available free slot)")
 def file_request(request, payload: RequestIn):
     """Reserves one of the company's available free slots for the request (409 when none is available; 422
@@ -173,19 +194,20 @@ def file_request(request, payload: RequestIn):
         referral = request_actions.file_request(
             request.auth, request_actions.RequestForm(**payload.model_dump()), actor_label="api")
     except request_actions.NoSlotAvailable as exc:
-        return Status(409, _error(exc))
+        return _conflict(exc)
     except ValidationError as exc:
-        return Status(422, _error(exc))
+        return Status(422, django_validation_error_body(exc))
     return Status(201, request_out(referral))
 
 
 class RequestFilter(Schema):
     status: RequestStatus | None = Field(None, description="open, filled or closed; all when absent")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-@router.get("/requests", response=list[RequestOut], summary="List the company's referral requests")
+@router.get("/requests", response={200: list[RequestOut], **error_responses(401, 422)},
+            summary="List the company's referral requests")
 def list_requests(request, filters: Query[RequestFilter]):
     """Newest first."""
     referrals = ReferralRequest.objects.filter(company=request.auth)
@@ -195,7 +217,7 @@ def list_requests(request, filters: Query[RequestFilter]):
     return [request_out(referral) for referral in referrals]
 
 
-@router.get("/requests/{request_id}", response={200: RequestOut, 404: RequestErrorOut},
+@router.get("/requests/{request_id}", response={200: RequestOut, **error_responses(401, 404, 422)},
             summary="Read a referral request, its introductions and its history")
 def get_request(request, request_id: int):
     """An introduction shows the person's profile and the recommendation only once they consented."""
@@ -203,19 +225,19 @@ def get_request(request, request_id: int):
 
 
 @router.post("/requests/{request_id}/close",
-             response={200: RequestOut, 404: RequestErrorOut, 409: RequestErrorOut},
+             response={200: RequestOut, **error_responses(401, 404, 409, 422)},
              summary="Close a referral request (without a hire, its slot is released)")
 def close_request(request, request_id: int):
     referral = get_object_or_404(ReferralRequest, company=request.auth, pk=request_id)
     try:
         referral = request_actions.close_request(referral, actor_label="api")
     except request_actions.RequestNotOpen as exc:
-        return Status(409, _error(exc))
+        return _conflict(exc)
     return request_out(referral)
 
 
 @router.post("/introductions/{introduction_id}/outcome",
-             response={200: IntroductionOut, 404: RequestErrorOut, 409: RequestErrorOut, 422: RequestErrorOut},
+             response={200: IntroductionOut, **error_responses(400, 401, 404, 409, 422)},
              summary="Answer an introduction: document_passed, interview, rejected, offered or hired")
 def record_outcome(request, introduction_id: int, payload: OutcomeIn):
     """409 before the person consented, once the request is closed, or to change a hire; `hired` uses the
@@ -225,7 +247,7 @@ def record_outcome(request, introduction_id: int, payload: OutcomeIn):
     try:
         introduction = introduction_actions.record_outcome(introduction, payload.outcome, actor_label="api")
     except (introduction_actions.NotIntroduced, request_actions.RequestNotOpen) as exc:
-        return Status(409, _error(exc))
+        return _conflict(exc)
     except ValidationError as exc:
-        return Status(422, _error(exc))
+        return Status(422, django_validation_error_body(exc))
     return introduction_out(introduction)

@@ -15,6 +15,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from tsunagu.companies.models import Company
+from tsunagu.lib.api_schemas import NO_NUL, NOT_BLANK, InputSchema, IsoDateTime, error_responses
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import review
 from tsunagu.relay.models import CreditStatus, Registrant, RegistrantStatus, Registration
@@ -23,14 +24,13 @@ from tsunagu.relay.selectors import registrations_by_credit_status
 router = Router()
 
 MAX_PAGE = 500
+# Past any list's size, and within what the database takes as an offset.
+MAX_OFFSET = 10**9
 # The total number of matching rows (the list itself is one page of limit/offset).
 TOTAL_HEADER = "X-Total-Count"
-
-
-class ErrorOut(Schema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "確認待ちの登録だけを承認できます。"}]})
-
-    detail: str
+LIST_RESPONSE_HEADERS = {"responses": {200: {"headers": {TOTAL_HEADER: {
+    "description": "How many match in all (the body is one page of limit/offset)",
+    "schema": {"type": "integer", "minimum": 0}}}}}}
 
 
 class RegistrationOut(Schema):
@@ -46,8 +46,8 @@ class RegistrationOut(Schema):
     registrant: int = Field(description="The registrant's id (one person across the relay)")
     name: str
     email: str
-    credit_status: str = Field(description="credited, held (waiting for review), voided, or duplicate (the person "
-                                           "was credited through an earlier registration)")
+    credit_status: CreditStatus = Field(description="credited, held (waiting for review), voided, or duplicate "
+                                                    "(the person was credited through an earlier registration)")
     reasons: list[str] = Field(description="Why it is held or was voided: fraud-signal codes, and reviewers' words")
     reason_labels: list[str] = Field(description="The reasons in words (a code's label where one is known)")
     review_note: str = Field(description="The reviewer's reason for the last decision")
@@ -57,15 +57,30 @@ class RegistrationOut(Schema):
 
 class RegistrationFilter(Schema):
     status: CreditStatus | None = Field(None, description="held, credited, voided or duplicate; all when absent")
-    company: str | None = Field(None, description="A company's slug")
+    company: str | None = Field(None, pattern=NO_NUL, description="A company's slug")
     limit: int = Field(100, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "本人に電話で確認済み"}]})
 
-    reason: str = Field("", max_length=300, description="Why: optional to approve, required to void or reverse")
+    reason: str = Field("", max_length=300, description="Why (optional to approve)")
+
+
+def _required_not_blank(schema: dict) -> None:
+    schema.pop("default", None)
+    schema.update(minLength=1, pattern=NOT_BLANK)
+
+
+class RequiredReasonIn(ReasonIn):
+    # The reason is required, but its absence answers 400 with the reviewer's message (not 422): the document
+    # states the rule, the review action enforces it.
+    model_config = ConfigDict(json_schema_extra={"required": ["reason"],
+                                                 "examples": [{"reason": "使い捨てアドレス"}]})
+
+    reason: str = Field("", max_length=300, json_schema_extra=_required_not_blank,
+                        description="Why: required, not blank (400 otherwise)")
 
 
 class RegistrantOut(Schema):
@@ -83,8 +98,8 @@ class RegistrantOut(Schema):
     phone: str
     desired_job: str
     desired_region: str
-    status: str = Field(description="The pipeline: new, scheduling, interviewed, introducing, offered, joined; "
-                                    "or paused, withdrawn")
+    status: RegistrantStatus = Field(description="The pipeline: new, scheduling, interviewed, introducing, "
+                                                 "offered, joined; or paused, withdrawn")
     open_to_former_companies: bool
     first_company: str | None = Field(description="The slug of the company credited for bringing them")
     companies: list[str] = Field(description="The slugs of every company whose link they registered through")
@@ -93,12 +108,12 @@ class RegistrantOut(Schema):
 
 
 class RegistrantFilter(Schema):
-    since: datetime | None = Field(None, description="ISO 8601: registrants created or changed at or after this "
-                                                     "time, or who registered through another company since "
-                                                     "(without a time zone: Asia/Tokyo)")
+    since: IsoDateTime | None = Field(None, description="ISO 8601: registrants created or changed at or after "
+                                                        "this time, or who registered through another company "
+                                                        "since (without a time zone: Asia/Tokyo)")
     status: RegistrantStatus | None = None
     limit: int = Field(100, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def registration_out(registration: Registration) -> dict:
@@ -112,8 +127,9 @@ def registration_out(registration: Registration) -> dict:
     }
 
 
-@router.get("/registrations", response=list[RegistrationOut],
-            summary="List registrations across every company (e.g. the ones held for review)")
+@router.get("/registrations", response={200: list[RegistrationOut], **error_responses(401, 422)},
+            summary="List registrations across every company (e.g. the ones held for review)",
+            openapi_extra=LIST_RESPONSE_HEADERS)
 def list_registrations(request, response: HttpResponse, filters: Query[RegistrationFilter]):
     """Held ones oldest first (a queue), the others newest first; `?status=held` is the review queue. The
     total number of matches is in the `X-Total-Count` header. An unknown status answers 422."""
@@ -145,7 +161,7 @@ def _decide(pk: int, decision, payload: ReasonIn | None):
     return Status(200, registration_out(decided))
 
 
-DECISION_RESPONSES = {200: RegistrationOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+DECISION_RESPONSES = {200: RegistrationOut, **error_responses(400, 401, 404, 409, 422)}
 
 
 @router.post("/registrations/{registration_id}/approve", response=DECISION_RESPONSES,
@@ -158,7 +174,7 @@ def approve_registration(request, registration_id: int, payload: ReasonIn | None
 
 @router.post("/registrations/{registration_id}/void", response=DECISION_RESPONSES,
              summary="Void a held registration: it earns nothing")
-def void_registration(request, registration_id: int, payload: ReasonIn):
+def void_registration(request, registration_id: int, payload: RequiredReasonIn):
     """`reason` is required (400 without one); only a held registration can be voided (409 otherwise: a credit
     already granted is taken back with `/reverse`)."""
     return _decide(registration_id, review.void, payload)
@@ -166,7 +182,7 @@ def void_registration(request, registration_id: int, payload: ReasonIn):
 
 @router.post("/registrations/{registration_id}/reverse", response=DECISION_RESPONSES,
              summary="Take back a credit granted earlier")
-def reverse_registration(request, registration_id: int, payload: ReasonIn):
+def reverse_registration(request, registration_id: int, payload: RequiredReasonIn):
     """`reason` is required (400 without one); only a credited registration can be reversed (409 otherwise).
     The ledger gets a reversal entry (nothing is edited or deleted), and the slot it completed is revoked when
     the count toward the next slot cannot absorb it."""
@@ -188,7 +204,8 @@ def registrant_out(registrant: Registrant) -> dict:
     }
 
 
-@router.get("/registrants", response=list[RegistrantOut], summary="List registrants (for syncing a CRM)")
+@router.get("/registrants", response={200: list[RegistrantOut], **error_responses(401, 422)},
+            summary="List registrants (for syncing a CRM)", openapi_extra=LIST_RESPONSE_HEADERS)
 def list_registrants(request, response: HttpResponse, filters: Query[RegistrantFilter]):
     """In id order, so paging with limit/offset is stable. To sync, remember when a run started and pass it as
     `since` next time. The total number of matches is in the `X-Total-Count` header. A `since` that is not an

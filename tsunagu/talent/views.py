@@ -2,11 +2,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.talent.models import ApplicationStatus, Candidate
 from tsunagu.talent.selectors import applications_of, search_candidates
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def candidates(request):
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
@@ -17,7 +18,7 @@ def candidates(request):
     })
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def candidate_detail(request, candidate_id: int):
     candidate = get_object_or_404(Candidate, company=request.company, pk=candidate_id)
     return render(request, "talent/candidate_detail.html", {

@@ -6,7 +6,7 @@ import pytest
 
 from tsunagu.companies.models import Role
 from tsunagu.messaging.models import Message, MessageStatus
-from tsunagu.testing import ApiClient, application_body
+from tsunagu.testing import ApiClient, application_body, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,7 @@ def test_operator_sees_all_companies_and_users_do_not(login, client, two_compani
 
     create_user(email="staff@relay.example", password="a-long-password", operator=True)
     client.logout()
-    client.login(username="staff@relay.example", password="a-long-password")
+    login_with_second_factor(client, "staff@relay.example", "a-long-password")
     page = client.get("/console/operator/").content.decode()
     assert "株式会社ミネ" in page and "株式会社ゼアズ" in page
     assert client.get("/console/", follow=True).redirect_chain[-1][0].endswith("/console/operator/")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from tsunagu.companies.actions import update_company_settings
 from tsunagu.intake.actions.connections import add_connection
-from tsunagu.testing import application_body
+from tsunagu.testing import application_body, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,7 @@ def test_every_model_is_registered():
 @pytest.fixture
 def superuser_client(client):
     get_user_model().objects.create_superuser("root@operator.example", "root@operator.example", "a-long-password")
-    client.login(username="root@operator.example", password="a-long-password")
-    return client
+    return login_with_second_factor(client, "root@operator.example", "a-long-password")
 
 
 def test_each_model_can_be_viewed_and_not_added_changed_or_deleted(superuser_client, company, api):

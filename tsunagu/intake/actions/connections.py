@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from tsunagu.companies.models import Company
 from tsunagu.intake.adapters import find_adapter
 from tsunagu.intake.models import AtsConnection
+from tsunagu.lib import outbound
 from tsunagu.talent.stages import Stage
 
 
@@ -18,6 +19,14 @@ def add_connection(company: Company, *, kind: str, secret: str = "", api_key: st
     if adapter is None:
         raise ValidationError({"kind": _("対応していない種類です: %(kind)s") % {"kind": kind}})
     adapter.check_credentials(secret=secret or "", api_key=api_key or "")
+    if (api_base_url or "").strip():
+        # The server will send the tenant's key there: https, a public address, nothing that bends the path.
+        try:
+            api_base_url = outbound.check_base_url(api_base_url)
+        except ValidationError as exc:
+            raise ValidationError({"api_base_url": exc.messages}) from None
+    else:
+        api_base_url = ""
     connection = AtsConnection(company=company, kind=kind, secret=secret if adapter.uses_secret else "",
                                api_key=(api_key or "").strip(), api_base_url=api_base_url,
                                stage_mapping=dict(adapter.default_stage_mapping))

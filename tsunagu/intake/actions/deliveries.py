@@ -5,7 +5,6 @@ Polled changes (intake.actions.polling) are stored as deliveries too, and proces
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.intake.actions.events import record_application_event
-from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable
+from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable, load_json
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.lib import queue
 from tsunagu.lib.db import serialized_writes, yield_to_requests
@@ -51,14 +50,12 @@ def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt
                                                               last_refused_at=timezone.now())
         return Receipt(401, "invalid signature")
     try:
-        payload = json.loads(body)
+        payload = load_json(body)  # within limits (depth, numbers, text): a 400, never a server error
         if not isinstance(payload, dict):
-            raise ValueError("not a JSON object")
+            raise BadPayload("malformed JSON: not a JSON object")
         parsed = adapter.parse(connection, headers, payload, body)
-    except BadPayload as exc:
+    except ValueError as exc:  # BadPayload, or a value an adapter could not read
         return Receipt(400, str(exc))
-    except ValueError as exc:
-        return Receipt(400, f"malformed JSON: {exc}")
     delivery = WebhookDelivery(
         connection=connection, event_id=parsed.event_id[:200], action=parsed.action[:100],
         application_external_id=parsed.application_id[:200],

@@ -5,19 +5,61 @@ from __future__ import annotations
 import json
 import uuid
 
+from pydantic import StrictStr
+
 from tsunagu.intake.adapters.base import (
     Adapter,
+    Identifier,
     Outcome,
     Parsed,
+    Shape,
+    Stamp,
     hmac_sha256_hex,
     parse_time,
     sha256_header_matches,
+    text_field,
+    validated,
 )
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.talent.data import CandidateData, JobData
 
 APPLICATION_ACTIONS = {"applicationUpdate", "candidateStageChange", "candidateHire", "applicationSubmit"}
 STATUSES = {"Archived": "rejected", "Hired": "hired", "Active": "active", "Lead": "active"}
+
+
+# The fields events() reads, as Ashby documents them: a body of another shape is refused (400).
+class _Value(Shape):
+    value: StrictStr | None = None
+
+
+class _Candidate(Shape):
+    name: StrictStr | None = None
+    primaryEmailAddress: _Value | None = None  # noqa: N815 - Ashby's field names
+    primaryPhoneNumber: _Value | None = None  # noqa: N815
+
+
+class _Titled(Shape):
+    id: Identifier | None = None
+    title: StrictStr | None = None
+    text: StrictStr | None = None
+
+
+class _Application(Shape):
+    id: Identifier | None = None
+    status: StrictStr | None = None
+    updatedAt: Stamp = None  # noqa: N815
+    candidate: _Candidate | None = None
+    job: _Titled | None = None
+    currentInterviewStage: _Titled | None = None  # noqa: N815
+    archiveReason: _Titled | None = None  # noqa: N815
+
+
+class _Data(Shape):
+    application: _Application | None = None
+
+
+class _Body(Shape):
+    data: _Data | None = None
 
 
 class Ashby(Adapter):
@@ -30,11 +72,12 @@ class Ashby(Adapter):
         return sha256_header_matches(headers.get("Ashby-Signature"), "=", connection.secret, body)
 
     def parse(self, connection, headers, payload, body):
-        action = str(payload.get("action", ""))
-        application = (payload.get("data") or {}).get("application") or {}
-        return Parsed(event_id=str(payload.get("webhookActionId", "")), action=action,
-                      relevant=action in APPLICATION_ACTIONS and bool(application.get("id")),
-                      application_id=str(application.get("id", "")))
+        action, event_id = text_field(payload, "action"), text_field(payload, "webhookActionId")
+        if action not in APPLICATION_ACTIONS:
+            return Parsed(event_id=event_id, action=action, relevant=False)
+        application = (validated(_Body, payload, "body").data or _Data()).application or _Application()
+        application_id = "" if application.id in (None, "") else str(application.id)
+        return Parsed(event_id=event_id, action=action, relevant=bool(application_id), application_id=application_id)
 
     def events(self, connection, payload):
         application = payload["data"]["application"]
@@ -43,18 +86,18 @@ class Ashby(Adapter):
         if status == "rejected" and not archive_reason:
             return Outcome(ignored="archived without a reason: not a rejection")
         candidate = application.get("candidate") or {}
-        email = (candidate.get("primaryEmailAddress") or {}).get("value", "")
+        email = (candidate.get("primaryEmailAddress") or {}).get("value") or ""
         if not email:
             return Outcome(ignored="no e-mail address")
         job = application.get("job") or {}
         return Outcome(events=[IncomingApplicationEvent(
             external_id=str(application["id"]),
             candidate=CandidateData(name=candidate.get("name") or email, email=email,
-                                    phone=(candidate.get("primaryPhoneNumber") or {}).get("value", "")),
+                                    phone=(candidate.get("primaryPhoneNumber") or {}).get("value") or ""),
             job=JobData(title=job.get("title") or "Ashby", external_id=str(job.get("id") or "")),
             status=status,
-            stage=(application.get("currentInterviewStage") or {}).get("title", ""),
-            rejection_reason=archive_reason.get("text", "") if status == "rejected" else "",
+            stage=(application.get("currentInterviewStage") or {}).get("title") or "",
+            rejection_reason=archive_reason.get("text") or "" if status == "rejected" else "",
             occurred_at=parse_time(application.get("updatedAt")),
             source=self.kind,
         )])

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pydantic
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib import strict_json
 
 # Shared webhook secrets shorter than this are refused: they could be guessed.
 MIN_SECRET_LENGTH = 8
@@ -171,7 +173,11 @@ def hmac_sha256_hex(secret: str, message: bytes) -> str:
 
 
 def signatures_match(expected: str, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(expected.lower(), presented.strip().lower())
+    """Whether a presented hex digest is the expected one. A header holds whatever the sender put there:
+    only ASCII text can be a digest (and compare_digest raises TypeError on any other)."""
+    if not isinstance(presented, str) or not presented.strip() or not presented.isascii():
+        return False
+    return hmac.compare_digest(expected.lower(), presented.strip().lower())
 
 
 def sha256_header_matches(header: str | None, separator: str, secret: str, message: bytes) -> bool:
@@ -185,11 +191,63 @@ def payload_hash(body: bytes) -> str:
 
 
 def parse_time(value) -> datetime:
-    """An ISO 8601 string or epoch milliseconds from a vendor, as an aware datetime (now when absent)."""
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if isinstance(value, str) and value:
-        parsed = parse_datetime(value.replace("Z", "+00:00"))
-        if parsed is not None:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+    """An ISO 8601 string or epoch milliseconds from a vendor, as an aware datetime (now when absent, or
+    when no date: a number past year 9999, an impossible date)."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        if isinstance(value, str) and value:
+            parsed = parse_datetime(value.replace("Z", "+00:00"))
+            if parsed is not None:
+                return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+    except (OverflowError, ValueError, OSError):
+        pass
     return timezone.now()
+
+
+def load_json(body: bytes):
+    """A webhook body as JSON within strict_json's limits (depth, numbers, text); BadPayload otherwise."""
+    try:
+        return strict_json.loads(body)
+    except strict_json.MalformedJSON as exc:
+        raise BadPayload(f"malformed JSON: {exc}") from None
+
+
+def header_id(headers, name: str) -> str:
+    """A delivery id a vendor sends in a header: printable ASCII (it is stored), "" when absent."""
+    value = headers.get(name) or ""
+    if not (value.isascii() and value.isprintable()):
+        raise BadPayload(f"{name} must be printable ASCII")
+    return value
+
+
+def text_field(payload: dict, key: str) -> str:
+    """A documented string field of the body ("" when absent); any other type is refused."""
+    value = payload.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadPayload(f"{key} must be a string")
+    return value
+
+
+def validated(model: type[pydantic.BaseModel], value, where: str) -> pydantic.BaseModel:
+    """`value` checked against the vendor's documented shape (the fields an adapter reads); BadPayload
+    listing each wrong field otherwise, so what events() reads later cannot fail on a type."""
+    try:
+        return model.model_validate(value)
+    except pydantic.ValidationError as exc:
+        raise BadPayload(f"{where}: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:10])) from None
+
+
+class Shape(pydantic.BaseModel):
+    """Base of the adapters' payload shapes: only the fields they read are declared; others pass."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+
+# Ids as vendors send them.
+Identifier = pydantic.StrictStr | pydantic.StrictInt
+# An ISO 8601 string or epoch milliseconds (parse_time reads both).
+Stamp = pydantic.StrictStr | pydantic.StrictInt | pydantic.StrictFloat | None

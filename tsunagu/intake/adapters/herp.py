@@ -242,7 +242,9 @@ def _describe(exc: herp_api.HerpApiError) -> str:
         return _("HERP Hire が API キーを受け付けませんでした(HTTP 401)。キーを確認してください。")
     if exc.status == 403:
         return _("この API キーには必要な権限がありません(HTTP 403)。応募と職種を読めるキーを使ってください。")
-    return _("HERP Hire の API を読めませんでした: %(error)s") % {"error": exc}
+    # Anything else (refused, unreachable, timed out, no such host, a 5xx, not JSON) reads the same, so the
+    # recorded error cannot map a network; the details are in the server's log.
+    return _("HERP Hire の API を読めませんでした。API のベース URL をご確認ください(次回の取得で再試行します)。")
 
 
 class Herp(PolledAdapter):

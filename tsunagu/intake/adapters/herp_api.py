@@ -30,10 +30,8 @@ code. The requisitions answer shape and the full list of end reasons are assumpt
 from __future__ import annotations
 
 import json
+import logging
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -41,13 +39,15 @@ from email.utils import parsedate_to_datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from tsunagu.lib import outbound
+
+logger = logging.getLogger(__name__)
+
 DEFAULT_API = "https://public-api.herp.cloud/hire"
 CANDIDACIES_PATH = "/v1/candidacies"
 REQUISITIONS_PATH = "/v1/requisitions"
 # Oldest application first: a new application is added on the last page and moves nothing already swept.
 CANDIDACY_ORDER = {"sort": "appliedAt", "direction": "asc"}
-# Seconds per HTTP request; polling runs in the scheduler thread, which must not hang on a slow vendor.
-TIMEOUT = 10
 
 # The 選考ステップ codes, named as HR says them; the name is the application's stage as mail shows it.
 STEP_NAMES = {
@@ -240,7 +240,7 @@ class HerpClient:
     """
 
     def __init__(self, connection, *, max_requests: int, seconds: float, reserve: int):
-        self.base = (connection.api_base_url or DEFAULT_API).rstrip("/")
+        self.base = connection.api_base_url or DEFAULT_API
         self.api_key = connection.api_key
         self.max_requests, self.reserve = max_requests, reserve
         self.deadline = time.monotonic() + seconds
@@ -255,22 +255,25 @@ class HerpClient:
         if not self.can_request():
             raise OutOfBudget
         self.requests += 1
-        request = urllib.request.Request(f"{self.base}{path}?{urllib.parse.urlencode(params)}")
-        request.add_header("Authorization", f"Bearer {self.api_key}")
-        request.add_header("Accept", "application/json")
+        # Through the outbound guard (https, public addresses, bounded); the paths are Tsunagu's own constants.
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                self._note_remaining(response.headers)
-                return json.load(response)
-        except urllib.error.HTTPError as exc:
-            self._note_remaining(exc.headers)
-            if exc.code == 429:
-                wait = retry_after_seconds(exc.headers)
-                raise RateLimited(f"HERP Hire API {path}: HTTP 429, retry after {wait:.0f} s",
-                                  retry_after=wait) from exc
-            raise HerpApiError(f"HERP Hire API {path}: HTTP {exc.code} {exc.reason}", status=exc.code) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            response = outbound.get(self.base, [segment for segment in path.split("/") if segment], query=params,
+                                    headers={"Authorization": f"Bearer {self.api_key}",
+                                             "Accept": "application/json"})
+        except outbound.OutboundError as exc:
             raise HerpApiError(f"HERP Hire API {path}: {exc}") from exc
+        self._note_remaining(response.headers)
+        if response.status == 429:
+            wait = retry_after_seconds(response.headers)
+            raise RateLimited(f"HERP Hire API {path}: HTTP 429, retry after {wait:.0f} s", retry_after=wait)
+        if not response.ok:
+            logger.warning("HERP Hire API %s answered HTTP %s", path, response.status)
+            raise HerpApiError(f"HERP Hire API {path}: HTTP {response.status}", status=response.status)
+        try:
+            return json.loads(response.body)
+        except ValueError as exc:
+            logger.warning("HERP Hire API %s: not JSON: %s", path, exc)
+            raise HerpApiError(f"HERP Hire API {path}: {outbound.GENERIC_MESSAGE}") from exc
 
     def _note_remaining(self, headers) -> None:
         value = (headers or {}).get("x-remaining-request")

@@ -6,31 +6,54 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from pydantic import StrictStr
 
 from tsunagu.intake.adapters.base import (
     Adapter,
+    BadPayload,
     Outcome,
     Parsed,
+    Shape,
+    Stamp,
     VendorUnavailable,
     hmac_sha256_hex,
+    load_json,
     parse_time,
     signatures_match,
+    text_field,
+    validated,
 )
 from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.lib import outbound
 from tsunagu.talent.data import CandidateData, JobData
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API = "https://api.lever.co"
 # Lever retries a failed delivery for a while with the original triggeredAt; older ones are refused
 # (replays of an old, captured request). Repeats inside the window are caught by the token.
 MAX_AGE_SECONDS = 24 * 3600
+
+
+# The fields events() reads from the body, as Lever documents them: another shape is refused (400).
+class _Archived(Shape):
+    reason: StrictStr
+    archivedAt: Stamp = None  # noqa: N815 - Lever's field names
+
+
+class _Data(Shape):
+    opportunityId: StrictStr | None = None  # noqa: N815
+    toArchived: _Archived | None = None  # noqa: N815
+
+
+class _Body(Shape):
+    data: _Data | None = None
 
 
 class LeverApiError(VendorUnavailable):
@@ -53,33 +76,41 @@ class Lever(Adapter):
 
     def verify(self, connection, headers, body):
         try:
-            payload = json.loads(body)
-            token, triggered_at, signature = payload["token"], payload["triggeredAt"], payload["signature"]
-        except (ValueError, KeyError, TypeError):
+            payload = load_json(body)  # the signature is in the body: one that cannot be read is not signed
+        except BadPayload:
             return False
-        if not isinstance(triggered_at, int) or abs(time.time() - triggered_at / 1000) > MAX_AGE_SECONDS:
+        if not isinstance(payload, dict):
+            return False
+        token, triggered_at, signature = payload.get("token"), payload.get("triggeredAt"), payload.get("signature")
+        if not isinstance(token, str) or not token or not isinstance(signature, str):
+            return False
+        # Epoch milliseconds, compared as integers (a huge number would overflow a float).
+        if (not isinstance(triggered_at, int) or isinstance(triggered_at, bool)
+                or abs(int(time.time() * 1000) - triggered_at) > MAX_AGE_SECONDS * 1000):
             return False
         expected = hmac_sha256_hex(connection.secret, f"{token}{triggered_at}".encode())
-        return signatures_match(expected, str(signature))
+        return signatures_match(expected, signature)
 
     def parse(self, connection, headers, payload, body):
-        action = str(payload.get("event", ""))
-        data = payload.get("data") or {}
-        return Parsed(event_id=str(payload.get("token", "")), action=action,
-                      relevant=action == "candidateArchiveChange" and bool(data.get("opportunityId")),
-                      application_id=str(data.get("opportunityId", "")))
+        action, event_id = text_field(payload, "event"), text_field(payload, "token")
+        if action != "candidateArchiveChange":
+            return Parsed(event_id=event_id, action=action, relevant=False)
+        data = validated(_Body, payload, "body").data or _Data()
+        return Parsed(event_id=event_id, action=action, relevant=bool(data.opportunityId),
+                      application_id=data.opportunityId or "")
 
     def events(self, connection, payload):
         data = payload["data"]
         opportunity_id = data["opportunityId"]
-        opportunity = self._get(connection, f"/v1/opportunities/{opportunity_id}", expand=["stage", "applications"])
+        opportunity = self._get(connection, ["v1", "opportunities", opportunity_id],
+                                expand=["stage", "applications"])
         emails = opportunity.get("emails") or []
         if not emails:
             return Outcome(ignored="no e-mail address")
         archived = data.get("toArchived")
         status, reason_text = "active", ""
         if archived:
-            reason = self._get(connection, f"/v1/archive_reasons/{archived['reason']}")
+            reason = self._get(connection, ["v1", "archive_reasons", archived["reason"]])
             if reason.get("type") == "hired":
                 status = "hired"
             else:
@@ -89,7 +120,7 @@ class Lever(Adapter):
         applications = opportunity.get("applications") or []
         posting_id = applications[0].get("posting") if applications and isinstance(applications[0], dict) else None
         if posting_id:
-            job_title = self._get(connection, f"/v1/postings/{posting_id}").get("text") or job_title
+            job_title = self._get(connection, ["v1", "postings", posting_id]).get("text") or job_title
             job_id = str(posting_id)
         phones = [p.get("value") for p in opportunity.get("phones") or [] if p.get("value")]
         return Outcome(events=[IncomingApplicationEvent(
@@ -104,17 +135,24 @@ class Lever(Adapter):
             source=self.kind,
         )])
 
-    def _get(self, connection, path: str, expand: list[str] | None = None) -> dict:
-        base = (connection.api_base_url or DEFAULT_API).rstrip("/")
-        query = urllib.parse.urlencode([("expand", e) for e in expand or []])
-        request = urllib.request.Request(base + path + (f"?{query}" if query else ""))
+    def _get(self, connection, segments: list, expand: list[str] | None = None) -> dict:
+        """One resource of Lever's API, through the outbound guard: ids from the webhook body are quoted as
+        whole path segments. Whatever fails, HR reads one message that tells nothing of the network."""
+        segments = [str(segment) for segment in segments]
         credentials = base64.b64encode(f"{connection.api_key}:".encode()).decode()
-        request.add_header("Authorization", f"Basic {credentials}")
         try:
-            with urllib.request.urlopen(request, timeout=15) as response:
-                return json.load(response).get("data") or {}
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise LeverApiError(f"Lever API {path}: {exc}") from exc
+            response = outbound.get(connection.api_base_url or DEFAULT_API, segments,
+                                    query=[("expand", e) for e in expand or []],
+                                    headers={"Authorization": f"Basic {credentials}", "Accept": "application/json"})
+            if not response.ok:
+                raise outbound.OutboundError(f"HTTP {response.status}")
+            data = json.loads(response.body)
+        except (outbound.OutboundError, ValueError) as exc:
+            logger.warning("Lever API %s (connection %s): %s", "/".join(segments), connection.pk,
+                           getattr(exc, "detail", exc))
+            raise LeverApiError(f"Lever API: {outbound.GENERIC_MESSAGE}") from exc
+        data = data.get("data") if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else {}
 
     def sample(self, connection):
         token, triggered_at = f"tsunagu-test-{uuid.uuid4()}", int(time.time() * 1000)

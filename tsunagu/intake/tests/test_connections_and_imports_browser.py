@@ -238,6 +238,8 @@ def test_intake_pages_fit_a_phone(admin, live_server, new_page, held_imports):
     for path in ["/console/connections/", *detail_pages, "/console/imports/", import_page]:
         page.goto(live_server.url + path)
         if path in detail_pages:
+            page.click("#reveal-secrets")  # the URL and the secret, revealed (a recorded POST), on the next page
+            page.wait_for_selector("#webhook-url")
             page.click("dd details summary")  # the secret, shown
         width, viewport = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert viewport == 375 and width <= viewport, (path, width)

@@ -20,7 +20,15 @@ from tsunagu.intake.adapters import herp as herp_adapter
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application, ApplicationEvent
-from tsunagu.testing import ApiClient, free_port, http_serving, smtp_running, text_part
+from tsunagu.testing import (
+    LOCAL_OUTBOUND_ENV,
+    ApiClient,
+    allow_local_outbound,
+    free_port,
+    http_serving,
+    smtp_running,
+    text_part,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +132,8 @@ class FakeHerp:
 
 
 @pytest.fixture
-def herp_api():
+def herp_api(settings):
+    allow_local_outbound(settings)  # a plain-HTTP server on loopback plays HERP: opt in, as a private setup would
     api = FakeHerp()
     with http_serving(api.server):
         yield api
@@ -454,7 +463,7 @@ def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
     """The real `tsunagu serve`: its scheduler polls the fake HERP Hire, its worker sends over SMTP."""
     from tsunagu.testing import run_cli, running_tsunagu
 
-    with smtp_running() as sink, running_tsunagu(smtp_port=sink.port) as (server, company):
+    with smtp_running() as sink, running_tsunagu(smtp_port=sink.port, **LOCAL_OUTBOUND_ENV) as (server, company):
         item = candidacy("高橋 美咲", "misaki@example.jp")
         herp_api.candidacies.append(item)
         added = run_cli(["ats", "add", "--company", company["slug"], "--kind", "herp", "--api-key", API_KEY,

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tsunagu.testing import (
+    LOCAL_OUTBOUND_ENV,
     SmtpSink,
     free_port,
     http_serving,
@@ -294,7 +295,7 @@ def lever_api():
 def deployment(module_smtp, lever_api):
     """`tsunagu serve` sending through the real SMTP server; one company connected to all five ATSs,
     each connection made with `tsunagu ats add` as README.md shows."""
-    with running_tsunagu(smtp_port=module_smtp.port) as (server, company):
+    with running_tsunagu(smtp_port=module_smtp.port, **LOCAL_OUTBOUND_ENV) as (server, company):
         webhook_urls = {}
         for kind in KINDS:
             args = ["ats", "add", "--company", company["slug"], "--kind", kind, "--secret", SECRETS[kind]]

@@ -16,7 +16,7 @@ from tsunagu.intake.models import DeliveryStatus, WebhookDelivery
 from tsunagu.intake.tests import webhook_samples as samples
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent.models import Application
-from tsunagu.testing import ApiClient, free_port, http_serving, text_part
+from tsunagu.testing import ApiClient, allow_local_outbound, free_port, http_serving, text_part
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +243,8 @@ class FakeLever(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def lever_api():
+def lever_api(settings):
+    allow_local_outbound(settings)  # a plain-HTTP server on loopback plays Lever: opt in, as a private setup would
     FakeLever.requests, FakeLever.reason_type = [], "non-hired"
     with http_serving(ThreadingHTTPServer(("127.0.0.1", free_port()), FakeLever)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -290,7 +291,9 @@ def test_lever_stale_or_forged_requests_are_401(client, connect, lever_api, djan
     assert WebhookDelivery.objects.count() == 0
 
 
-def test_lever_api_down_keeps_the_delivery_for_a_retry(client, connect, django_capture_on_commit_callbacks):
+def test_lever_api_down_keeps_the_delivery_for_a_retry(client, connect, settings,
+                                                       django_capture_on_commit_callbacks):
+    allow_local_outbound(settings)
     connection, _api = connect("lever", secret="lever-signature-token", api_key="k",
                                api_base_url=f"http://127.0.0.1:{free_port()}")
     assert lever_post(client, connection, samples.lever(), django_capture_on_commit_callbacks).status_code == 200

@@ -27,7 +27,7 @@ from tsunagu.messaging import provider_backends
 from tsunagu.messaging.actions import notices
 from tsunagu.messaging.actions.followups import stop_reasons
 from tsunagu.messaging.actions.suppression import suppressed_reason
-from tsunagu.messaging.compose import build_email
+from tsunagu.messaging.compose import RenderingUnavailable, build_email
 from tsunagu.messaging.failures import PermanentFailure, TemporaryFailure
 from tsunagu.messaging.mime import NoticeEmail
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus, MessageTemplate, Suppression
@@ -166,6 +166,8 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -
             try:
                 try:
                     email = build_email(message, templates, track=True)
+                except RenderingUnavailable as exc:  # the render processes, not the template: try again later
+                    raise TemporaryFailure(str(exc)) from exc
                 except (ValueError, TypeError) as exc:  # e.g. an address the MIME header cannot hold
                     raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
                 _send(connection, email, message)

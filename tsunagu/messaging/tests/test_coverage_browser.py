@@ -50,7 +50,8 @@ def test_the_coverage_grid_marks_fallbacks_and_leads_to_the_editor(make_company,
     page.wait_for_selector("#preview-text")
     page.fill("#id_subject", "最終面接の結果({{ company_name }})")
     page.fill("#id_body_text", "{{ candidate_name }}様\n最終面接までお時間をいただき、ありがとうございました。")
-    page.wait_for_function("document.querySelector('#preview-text').textContent.includes('最終面接までお時間')")
+    # An arrow function, not a bare expression: Playwright evals an expression, which the CSP forbids.
+    page.wait_for_function("() => document.querySelector('#preview-text').textContent.includes('最終面接までお時間')")
     assert "髙橋 𠮷子様" in page.text_content("#preview-text")
     page.click("form.panel button[type=submit]")
     page.wait_for_selector("text=テンプレートを保存しました")

@@ -9,9 +9,9 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.messaging.actions import followups
 from tsunagu.messaging.defaults import months_to_days
 from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, MessageStatus
@@ -21,7 +21,7 @@ from tsunagu.talent.normalize import split_tags
 from tsunagu.talent.stages import Stage
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def follow_ups(request):
     company = request.company
     counts: dict[int, dict[str, int]] = {}
@@ -55,8 +55,7 @@ def _step_fields(data) -> dict:
     }
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def follow_up_add(request):
     try:
         step = followups.add_follow_up_step(request.company, **_step_fields(request.POST))
@@ -67,8 +66,7 @@ def follow_up_add(request):
     return redirect("console:follow_ups")
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def follow_up_update(request, step_id: int):
     try:
         step = followups.update_follow_up_step(request.company, step_id, **_step_fields(request.POST))
@@ -81,8 +79,7 @@ def follow_up_update(request, step_id: int):
     return redirect("console:follow_ups")
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def follow_up_delete(request, step_id: int):
     try:
         followups.delete_follow_up_step(request.company, step_id)

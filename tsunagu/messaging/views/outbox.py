@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.messaging import rendering
 from tsunagu.messaging.actions import notices
 from tsunagu.messaging.compose import build_email, email_for_display
@@ -22,7 +22,7 @@ from tsunagu.messaging.redaction import readable_mime, redact
 from tsunagu.messaging.selectors import company_messages, message_timeline, outbox_messages
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def outbox(request):
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
@@ -36,7 +36,7 @@ def outbox(request):
     })
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def message_detail(request, message_id: int):
     message = get_object_or_404(
         company_messages(request.company).select_related("application__candidate", "application__job", "template"),
@@ -75,8 +75,7 @@ def _readable_headers(email) -> list[tuple[str, str]]:
             for name, value in parsed.items() if name.lower() not in ("content-type", "mime-version")]
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def messages_cancel(request):
     """The outbox's bulk cancel: the ticked messages that are still scheduled."""
     ids = [int(value) for value in request.POST.getlist("message") if value.isdigit()]
@@ -93,8 +92,7 @@ def _is_outbox_url(url: str) -> bool:
     return url.startswith(reverse("console:outbox")) and "//" not in url
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def message_cancel(request, message_id: int):
     try:
         notices.cancel_message(request.company, message_id, reason=_("%(user)sが取り消し") % {"user": request.user.email})
@@ -106,8 +104,7 @@ def message_cancel(request, message_id: int):
     return redirect("console:message", message_id=message_id)
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def message_send_now(request, message_id: int):
     try:
         notices.send_message_now(request.company, message_id)

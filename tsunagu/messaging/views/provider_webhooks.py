@@ -23,15 +23,72 @@ import re
 import threading
 from datetime import UTC, datetime
 
-from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailAPIError, AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
+from anymail.webhooks.base import AnymailBasicAuthMixin
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+
+from tsunagu.lib import strict_json
+from tsunagu.messaging.provider_events import malformed
 
 logger = logging.getLogger(__name__)
+
+# What anymail's checks and readers raise on a post no provider sends (they index fields without checking
+# their types, decode as they go, read numbers as times): the post is malformed, answered 400.
+MALFORMED = (AnymailAPIError, AnymailConfigurationError, AttributeError, IndexError, KeyError, OverflowError,
+             RecursionError, TypeError, UnicodeError, ValueError)
+
+
+class RefuseMalformedMixin:
+    """Every post that is not what the provider sends is a 400 with its reason, and records nothing: the
+    shared secret is checked before anything else is read, the body is JSON within strict_json's limits,
+    and every event is read and checked (provider_events.malformed) before the first is recorded."""
+
+    def posts_json(self, request) -> bool:
+        return True
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except AnymailWebhookValidationFailure as exc:
+            logger.warning("%s event webhook refused: %s", self.esp_name, exc)
+            return JsonResponse({"detail": str(exc)}, status=400)
+
+    def run_validators(self, request):
+        AnymailBasicAuthMixin.validate_request(self, request)
+        if self.posts_json(request):
+            try:
+                strict_json.loads(request.body)
+            except strict_json.MalformedJSON as exc:
+                raise AnymailWebhookValidationFailure(f"malformed JSON: {exc}") from None
+        else:
+            try:
+                request.POST  # noqa: B018 - parsed here, where a malformed form is answered with its reason
+            except MultiPartParserError as exc:
+                raise AnymailWebhookValidationFailure(f"malformed form post: {exc}") from None
+        try:
+            super().run_validators(request)
+        except MALFORMED as exc:
+            raise AnymailWebhookValidationFailure(f"malformed {self.esp_name} post ({type(exc).__name__})") from None
+
+    def parse_events(self, request):
+        try:
+            events = super().parse_events(request)
+        except AnymailWebhookValidationFailure:
+            raise
+        except (*MALFORMED, OSError) as exc:  # OSError: a timestamp no platform can represent
+            raise AnymailWebhookValidationFailure(
+                f"malformed {self.esp_name} event ({type(exc).__name__}: {str(exc)[:200]})") from None
+        for event in events:
+            problem = malformed(event)
+            if problem:
+                raise AnymailWebhookValidationFailure(f"malformed {self.esp_name} event: {problem}")
+        return events
 
 
 class ConfiguredOnlyMixin:
@@ -54,22 +111,37 @@ class ConfiguredOnlyMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-class SendGridEventsView(ConfiguredOnlyMixin, SendGridTrackingWebhookView):
+class SendGridEventsView(RefuseMalformedMixin, ConfiguredOnlyMixin, SendGridTrackingWebhookView):
     pass
 
 
-class PostmarkEventsView(ConfiguredOnlyMixin, PostmarkTrackingWebhookView):
+class PostmarkEventsView(RefuseMalformedMixin, ConfiguredOnlyMixin, PostmarkTrackingWebhookView):
     pass
 
 
-class MailgunEventsView(ConfiguredOnlyMixin, MailgunTrackingWebhookView):
-    pass
+class MailgunEventsView(RefuseMalformedMixin, ConfiguredOnlyMixin, MailgunTrackingWebhookView):
+    def posts_json(self, request) -> bool:
+        return request.content_type == "application/json"  # else Mailgun's legacy form posts
 
 
-class AmazonSESEventsView(ConfiguredOnlyMixin, AmazonSESTrackingWebhookView):
+class AmazonSESEventsView(RefuseMalformedMixin, ConfiguredOnlyMixin, AmazonSESTrackingWebhookView):
     def run_validators(self, request):
-        super().run_validators(request)  # basic auth and the SNS headers first
+        super().run_validators(request)  # basic auth, the body, and the SNS headers first
         verify_sns_message(self._parse_sns_message(request))
+
+    @staticmethod
+    def _parse_sns_message(request):
+        """anymail's, with strict_json's limits: a body that is not one JSON object is a 400 (anymail's own
+        raises AnymailAPIError, a 500)."""
+        if not hasattr(request, "_sns_message"):
+            try:
+                message = strict_json.loads(request.body)
+            except strict_json.MalformedJSON as exc:
+                raise AnymailWebhookValidationFailure(f"malformed SNS message: {exc}") from None
+            if not isinstance(message, dict):
+                raise AnymailWebhookValidationFailure("malformed SNS message: not a JSON object")
+            request._sns_message = message
+        return request._sns_message
 
 
 # --- Amazon SNS message signatures --------------------------------------------------------------------
@@ -101,7 +173,7 @@ def verify_sns_message(message: dict) -> None:
     cert_url = str(message.get("SigningCertURL", ""))
     if not re.fullmatch(getattr(settings, "TSUNAGU_SNS_CERT_URL_PATTERN", SNS_CERT_URL), cert_url):
         raise AnymailWebhookValidationFailure(f"SNS SigningCertURL {cert_url!r} is not an SNS certificate")
-    fields = SNS_SIGNED_FIELDS.get(message.get("Type"))
+    fields = SNS_SIGNED_FIELDS.get(str(message.get("Type")))
     if fields is None:
         raise AnymailWebhookValidationFailure("unknown SNS message type")
     signed = []
@@ -139,7 +211,8 @@ def _certificate_key(url: str):
     from cryptography import x509
 
     try:
-        response = requests.get(url, timeout=10)
+        # Only the SNS host the pattern above admits: a redirect elsewhere is not followed.
+        response = requests.get(url, timeout=10, allow_redirects=False)
         response.raise_for_status()
     except requests.RequestException as exc:
         raise SNSCertificateUnavailable(f"cannot fetch the SNS signing certificate {url}: {exc}") from exc

@@ -6,15 +6,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.messaging.actions import suppression as suppressing
 from tsunagu.messaging.models import Suppression, SuppressionReason
 from tsunagu.talent.normalize import email_key
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def suppressions(request):
     rows = Suppression.objects.filter(company=request.company).select_related("message")
     query = request.GET.get("q", "").strip()
@@ -29,8 +29,7 @@ def suppressions(request):
     })
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def suppression_add(request):
     try:
         added = suppressing.add_suppression(request.company, request.POST.get("email", ""),
@@ -42,8 +41,7 @@ def suppression_add(request):
     return redirect("console:suppressions")
 
 
-@require_POST
-@company_view(admin=True)
+@company_view(do=Role.ADMIN)
 def suppression_lift(request, suppression_id: int):
     try:
         lifted = suppressing.lift_suppression(request.company, suppression_id)

@@ -11,9 +11,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.messaging import rendering, sandbox
 from tsunagu.messaging.actions import templates as templates_actions
 from tsunagu.messaging.compose import preview
@@ -69,7 +69,7 @@ def _slot_order(slot: Slot):
     return (not slot.is_default, slot.step, slot.stage, slot.job_category, slot.rejection_reason)
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def templates(request):
     company = request.company
     groups = []
@@ -101,7 +101,7 @@ def slot_choices(company) -> dict:
     }
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def template_new(request):
     """The list page's "add a combination" form: open the editor on that slot."""
     kind = request.GET.get("kind", MessageKind.REJECTION)
@@ -115,7 +115,7 @@ def template_new(request):
 
 # --- the editor ------------------------------------------------------------------------------------
 
-@company_view(edit=True)
+@company_view(see=Role.VIEWER, do=Role.RECRUITER)
 def template_edit(request, kind: str):
     company = request.company
     kind = _kind_or_404(kind)
@@ -164,8 +164,7 @@ def template_edit(request, kind: str):
     })
 
 
-@require_POST
-@company_view()
+@company_view(do=Role.RECRUITER)  # previews run templates: for those who edit them
 def template_preview(request, kind: str):
     kind = _kind_or_404(kind)
     slot = _slot_from(kind, request.GET)
@@ -209,8 +208,7 @@ def _add_errors(form, exc: ValidationError):
         form.add_error(None, exc)
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def template_variant_add(request, kind: str):
     kind = _kind_or_404(kind)
     slot = _slot_from(kind, request.GET)
@@ -223,8 +221,7 @@ def template_variant_add(request, kind: str):
     return redirect(slot_url("console:template_edit", kind, slot, added.variant))
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def template_retire(request, kind: str):
     """Delete (retire) one variant, or with variant "*" the whole slot."""
     kind = _kind_or_404(kind)
@@ -246,7 +243,7 @@ def template_retire(request, kind: str):
 
 # --- coverage ------------------------------------------------------------------------------------------
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def template_coverage(request):
     company = request.company
     kind = request.GET.get("kind", MessageKind.REJECTION)

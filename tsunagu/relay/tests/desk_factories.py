@@ -13,6 +13,7 @@ from tsunagu.relay.actions import ledger
 from tsunagu.relay.models import ConsentRecord, CreditStatus, Registrant, Registration, RegistrationRequest
 from tsunagu.talent.models import Candidate
 from tsunagu.talent.normalize import email_key, kana_key, name_key
+from tsunagu.testing import login_with_second_factor
 
 _numbers = itertools.count(1)
 OPERATOR_EMAIL = "advisor@relay.example"
@@ -20,9 +21,10 @@ PASSWORD = "a-long-password"
 
 
 def operator_login(client, email=OPERATOR_EMAIL):
+    """A new member of the operator's staff, signed in through the real pages with the second factor staff
+    must use."""
     create_user(email=email, password=PASSWORD, operator=True)
-    assert client.login(username=email, password=PASSWORD)
-    return client
+    return login_with_second_factor(client, email, PASSWORD)
 
 
 def make_registration(company, *, email="yoshiko@example.jp", name="髙橋 𠮷子", kana="", status=CreditStatus.CREDITED,

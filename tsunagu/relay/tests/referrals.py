@@ -24,6 +24,7 @@ from tsunagu.relay.models import (
 )
 from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.normalize import email_key, name_key, phone_e164
+from tsunagu.testing import login_with_second_factor
 
 PASSWORD = "a-long-password"
 
@@ -87,9 +88,7 @@ def company_client(company, role: str = Role.ADMIN, email: str | None = None) ->
 
 def operator_client(email: str = "advisor@career-relay.example") -> tuple[Client, object]:
     created = companies.create_user(email=email, password=PASSWORD, operator=True)
-    client = Client()
-    assert client.login(username=email, password=PASSWORD)
-    return client, created.user
+    return login_with_second_factor(Client(), email, PASSWORD), created.user
 
 
 def consent_path(text: str) -> str:

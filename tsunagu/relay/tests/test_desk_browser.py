@@ -5,19 +5,22 @@ import pytest
 from tsunagu.relay.models import CreditStatus, LedgerEntry, LedgerKind
 from tsunagu.relay.selectors import ledger_summary
 from tsunagu.relay.tests.desk_factories import OPERATOR_EMAIL, PASSWORD, make_registration
-from tsunagu.testing import PHONE
+from tsunagu.testing import PHONE, enrolled_device, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page, live_server):
+    """Operator staff sign in with the password, then the code of their authenticator app."""
     from tsunagu.companies.actions import create_user
 
-    create_user(email=OPERATOR_EMAIL, password=PASSWORD, operator=True)
+    device = enrolled_device(create_user(email=OPERATOR_EMAIL, password=PASSWORD, operator=True).user)
     page.goto(live_server.url + "/console/operator/review/")
     page.fill("#id_username", OPERATOR_EMAIL)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    page.fill("#id_code", totp_code(device))
+    page.click("#verify-code")
     page.wait_for_selector("#review-queue")
 
 

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
 from tsunagu.relay.actions import introductions as introduction_actions
 from tsunagu.relay.actions import requests as request_actions
 from tsunagu.relay.introduction_consent import provided_items
@@ -37,7 +37,7 @@ def _request_form_context(request, summary, *, values=None, errors=None):
     }
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def ledger(request):
     company = request.company
     # The candidate as the company knows them (its own application data), not what they told the operator.
@@ -51,7 +51,7 @@ def ledger(request):
     })
 
 
-@company_view(edit=True)
+@company_view(see=Role.VIEWER, do=Role.RECRUITER)
 def referral_requests(request):
     """The company's referral requests; POST files one (admins and recruiters; viewers get 403)."""
     company = request.company
@@ -83,7 +83,7 @@ def _company_request(request, pk: int) -> ReferralRequest:
     return get_object_or_404(ReferralRequest, company=request.company, pk=pk)
 
 
-@company_view()
+@company_view(see=Role.VIEWER)
 def referral_request(request, pk: int):
     referral = _company_request(request, pk)
     rows = []
@@ -103,8 +103,7 @@ def referral_request(request, pk: int):
     })
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def referral_request_close(request, pk: int):
     referral = _company_request(request, pk)
     try:
@@ -116,8 +115,7 @@ def referral_request_close(request, pk: int):
     return redirect("console:referral_request", pk=referral.pk)
 
 
-@require_POST
-@company_view(edit=True)
+@company_view(do=Role.RECRUITER)
 def introduction_outcome(request, pk: int):
     introduction = get_object_or_404(Introduction.objects.select_related("request"),
                                      request__company=request.company, pk=pk)

@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import operator_view
 from tsunagu.companies.models import Company
@@ -37,7 +36,7 @@ def _tenant(slug: str) -> Company:
     return get_object_or_404(Company.objects.tenants(), slug=slug)
 
 
-@operator_view
+@operator_view(see=True)
 def operator(request):
     """The desk's home: what needs doing (held registrations), the registrants, and every client company's
     contract and ledger."""
@@ -58,7 +57,7 @@ def operator(request):
     })
 
 
-@operator_view
+@operator_view(see=True)
 def operator_company(request, slug: str):
     """One client company: its contract (editable), its credits and slots, and its latest ledger entries."""
     company = _tenant(slug)
@@ -74,8 +73,7 @@ def _company_page(request, company: Company, form: ContractForm, status: int = 2
     }, status=status)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def operator_contract(request, slug: str):
     company = _tenant(slug)
     form = ContractForm(request.POST, instance=Contract(company=company))
@@ -91,8 +89,7 @@ def operator_contract(request, slug: str):
     return redirect("console:operator_company", slug=company.slug)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def operator_redeem(request, slug: str):
     """A free slot used outside a referral request (e.g. a referral agreed by telephone), with a note."""
     company = _tenant(slug)

@@ -3,9 +3,9 @@ keys (for the agency's own CRM). Operator staff only."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies import actions as company_actions
 from tsunagu.companies.console import operator_view
@@ -17,7 +17,7 @@ from tsunagu.relay.views.operator_forms import OperatorIdentityForm
 SESSION_NEW_KEY = "tsunagu_new_operator_key"
 
 
-@operator_view
+@operator_view(see=True, do=True)
 def identity(request):
     party = company_actions.operator_party()
     # The form checks a copy: a refused edit leaves the page's own view of the operator as stored.
@@ -37,19 +37,24 @@ def identity(request):
     }, status=400 if form.errors else 200)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def api_key_create(request):
     party = company_actions.operator_party()
     label = request.POST.get("label", "").strip()[:100]
     # Shown once, on the next page (the session holds it for that one view), never stored in the clear.
-    request.session[SESSION_NEW_KEY] = company_actions.issue_api_key(party, label=label)
+    request.session[SESSION_NEW_KEY] = key = company_actions.issue_api_key(party, label=label)
+    company_actions.record_event(party, request.user, company_actions.API_KEY_ISSUED,
+                                 f"{company_actions.public_part(key)} {label}".strip())
     return redirect("console:operator_identity")
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def api_key_revoke(request, key_id: int):
-    company_actions.revoke_api_key(company_actions.operator_party(), key_id)
+    party = company_actions.operator_party()
+    if not api_keys_of(party).filter(pk=key_id).exists():
+        raise Http404
+    revoked = company_actions.revoke_api_key(party, key_id)
+    if revoked:
+        company_actions.record_event(party, request.user, company_actions.API_KEY_REVOKED, revoked)
     messages.success(request, _("APIキーを無効にしました。"))
     return redirect("console:operator_identity")

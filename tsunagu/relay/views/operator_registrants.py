@@ -14,7 +14,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import operator_view
 from tsunagu.relay.actions import registrants as registrant_actions
@@ -40,7 +39,7 @@ def _companies_they_came_through() -> Prefetch:
     return Prefetch("registrations", queryset=Registration.objects.select_related("company").order_by("created_at"))
 
 
-@operator_view
+@operator_view(see=True)
 def registrants(request):
     form = _filters(request)
     if form.errors:
@@ -79,7 +78,7 @@ def _csv_rows(found):
         )])
 
 
-@operator_view
+@operator_view(see=True)
 def registrants_csv(request):
     """The filtered list (all pages) as CSV: UTF-8 with a BOM, CRLF line ends, for Excel."""
     form = _filters(request)
@@ -109,13 +108,12 @@ def _registrant_page(request, registrant: Registrant, *, profile_form=None, note
     }, status=status)
 
 
-@operator_view
+@operator_view(see=True)
 def registrant(request, pk: int):
     return _registrant_page(request, get_object_or_404(Registrant, pk=pk))
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def registrant_status(request, pk: int):
     person = get_object_or_404(Registrant, pk=pk)
     try:
@@ -127,8 +125,7 @@ def registrant_status(request, pk: int):
     return redirect("console:operator_registrant", pk=person.pk)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def registrant_note(request, pk: int):
     person = get_object_or_404(Registrant, pk=pk)
     form = NoteForm(request.POST)
@@ -143,8 +140,7 @@ def registrant_note(request, pk: int):
     return redirect("console:operator_registrant", pk=person.pk)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def registrant_profile(request, pk: int):
     person = get_object_or_404(Registrant, pk=pk)
     form = RegistrantProfileForm(request.POST, instance=Registrant.objects.get(pk=person.pk))

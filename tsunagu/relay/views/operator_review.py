@@ -11,7 +11,6 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import operator_view
 from tsunagu.companies.models import Company
@@ -29,7 +28,7 @@ def reason_labels(reasons) -> list[tuple[str, str]]:
     return [(str(reason), fraud.label(str(reason))) for reason in reasons or []]
 
 
-@operator_view
+@operator_view(see=True)
 def review_queue(request):
     status = request.GET.get("status") or CreditStatus.HELD
     if status not in CreditStatus.values:
@@ -72,20 +71,17 @@ def _decide(request, pk: int, decision, done: str):
     return _back(request)
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def approve(request, pk: int):
     return _decide(request, pk, review.approve, _("%(name)sさん(%(company)s)の登録を承認しました。"))
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def void(request, pk: int):
     return _decide(request, pk, review.void, _("%(name)sさん(%(company)s)の登録を無効にしました。"))
 
 
-@operator_view
-@require_POST
+@operator_view(do=True)
 def reverse(request, pk: int):
     return _decide(request, pk, review.reverse,
                    _("%(name)sさん(%(company)s)のクレジットを取り消しました。"))

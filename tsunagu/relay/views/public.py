@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from tsunagu.companies.actions import operator_party
+from tsunagu.lib.client_ip import client_ip as forwarded_client_ip
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import registration
 from tsunagu.relay.consent import consent_texts, operator_facts
@@ -52,9 +53,9 @@ def _page_context(company, **extra):
 
 
 def client_ip(request) -> str:
-    # The direct peer. Behind a load balancer every form would share its address: the fraud signals and the
-    # per-network limit then see one network (documented in the README's deployment notes).
-    return request.META.get("REMOTE_ADDR", "")
+    # The direct peer, or behind TSUNAGU_TRUSTED_PROXIES load balancers the address they forward: otherwise
+    # every form would share the balancer's address and the per-network limit would see one network.
+    return forwarded_client_ip(request)
 
 
 def _inactive(request, message, state: str):

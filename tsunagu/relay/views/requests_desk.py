@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from tsunagu.companies.console import operator_view
 from tsunagu.relay.actions import introductions as introduction_actions
@@ -28,7 +27,7 @@ def _requests():
     return ReferralRequest.objects.filter(company__is_operator=False).select_related("company")
 
 
-@operator_view
+@operator_view(see=True)
 def desk_requests(request):
     status = request.GET.get("status", RequestStatus.OPEN)
     referrals = _requests().annotate(
@@ -49,7 +48,7 @@ def desk_requests(request):
     })
 
 
-@operator_view
+@operator_view(see=True)
 def desk_request(request, pk: int):
     referral = get_object_or_404(_requests(), pk=pk)
     introductions = referral.introductions.select_related("registrant", "proposed_by").order_by("created_at", "pk")
@@ -69,8 +68,7 @@ def desk_request(request, pk: int):
     })
 
 
-@require_POST
-@operator_view
+@operator_view(do=True)
 def desk_propose(request, pk: int):
     referral = get_object_or_404(_requests(), pk=pk)
     raw = request.POST.get("registrant", "")
@@ -88,8 +86,7 @@ def desk_propose(request, pk: int):
     return redirect("console:desk_request", pk=referral.pk)
 
 
-@require_POST
-@operator_view
+@operator_view(do=True)
 def desk_withdraw(request, pk: int):
     introduction = get_object_or_404(Introduction.objects.filter(request__company__is_operator=False), pk=pk)
     try:

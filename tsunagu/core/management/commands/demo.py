@@ -22,3 +22,9 @@ class Command(BaseCommand):
             f"  login:    {login['email']}\n"
             f"  password: {login['password']}\n"
         )
+        if login.get("operator_email"):  # demo data from before the operator had a login of its own has none
+            self.stdout.write(
+                f"Relay operator's desk: {settings.BASE_URL}/console/operator/ (asks for an authenticator app)\n"
+                f"  login:    {login['operator_email']}\n"
+                f"  password: {login['operator_password']}\n"
+            )
