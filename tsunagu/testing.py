@@ -4,6 +4,7 @@ settings."""
 
 from __future__ import annotations
 
+import atexit
 import email
 import email.policy
 import json
@@ -160,14 +161,65 @@ def tsunagu_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tsunagu.cli"]
 
 
-def base_env(data_dir: str, **extra) -> dict:
+def base_env(data_dir: str, *, fresh: bool = False, **extra) -> dict:
+    """The environment of a `tsunagu` subprocess on `data_dir`. Unless `fresh` (a test of what a new data dir
+    gets) or another database is given, the data dir starts with an already migrated SQLite database: building
+    the schema from nothing takes seconds, in every test of the real command line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TSUNAGU_", "DJANGO_"))}
     env.update(TSUNAGU_DATA_DIR=data_dir, **extra)
+    if not fresh and "TSUNAGU_DATABASE_URL" not in extra:
+        _seed_sqlite(Path(data_dir))
     return env
 
 
 def run_cli(args: list[str], env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(tsunagu_command() + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+# Databases migrated once per test process, copied (SQLite) or cloned (PostgreSQL templates) for each test.
+_migrated: dict[str, str] = {}
+
+
+def _migrate(env: dict) -> None:
+    result = run_cli(["manage", "migrate", "-v", "0"], env, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+def _seed_sqlite(data_dir: Path) -> None:
+    target = data_dir / "tsunagu.sqlite3"
+    if target.exists() and target.stat().st_size > 0:
+        return
+    if "sqlite" not in _migrated:
+        directory = tempfile.mkdtemp(prefix="tsunagu-migrated-")
+        atexit.register(shutil.rmtree, directory, True)
+        _migrate(base_env(directory, fresh=True))
+        _migrated["sqlite"] = str(Path(directory) / "tsunagu.sqlite3")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(_migrated["sqlite"], target)
+    target.chmod(0o600)
+
+
+def _postgres_template(admin_url: str) -> str:
+    """A database migrated once, on the server at admin_url, for CREATE DATABASE … TEMPLATE."""
+    import psycopg
+
+    if admin_url not in _migrated:
+        name = f"tsunagu_migrated_{secrets.token_hex(4)}"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, admin_url, name)
+        directory = tempfile.mkdtemp(prefix="tsunagu-migrated-")
+        atexit.register(shutil.rmtree, directory, True)
+        _migrate(base_env(directory, TSUNAGU_DATABASE_URL=f"{admin_url.rsplit('/', 1)[0]}/{name}"))
+        _migrated[admin_url] = name
+    return _migrated[admin_url]
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -184,19 +236,20 @@ def scratch_database():
 
 
 @contextmanager
-def scratch_postgres(admin_url: str):
-    """A throw-away database on the PostgreSQL server at admin_url, dropped afterwards."""
+def scratch_postgres(admin_url: str, *, migrated: bool = True):
+    """A throw-away database on the PostgreSQL server at admin_url (already migrated unless `migrated` is
+    False), dropped afterwards."""
     import psycopg
 
     name = f"tsunagu_e2e_{secrets.token_hex(4)}"
     base = admin_url.rsplit("/", 1)[0]
+    template = f' TEMPLATE "{_postgres_template(admin_url)}"' if migrated else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     try:
         yield f"{base}/{name}"
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(admin_url, name)
 
 
 class Server:

@@ -9,6 +9,7 @@ One rule at the door rather than a decorator per view, so a new operator page ca
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlencode
 
 from django.shortcuts import redirect
@@ -61,6 +62,13 @@ def with_next(url_name: str, next_url: str) -> str:
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
 
 
+@cache
+def open_paths(step: str) -> frozenset[str]:
+    """The paths a session that owes `step` may still open (the URL map does not change while running)."""
+    names = VERIFY_PAGES if step == "verify" else ENROL_PAGES
+    return frozenset(reverse(name) for name in (*names, ADMIN_LOGOUT))
+
+
 class SecondFactorMiddleware:
     """After django-otp's OTPMiddleware: sends a session that owes a code to the code page, and staff without a
     device to enrolment, from any console or admin page but those that settle it."""
@@ -72,8 +80,7 @@ class SecondFactorMiddleware:
         if request.path.startswith(GUARDED_PREFIXES):
             step = owed_step(request)
             if step is not None:
-                open_pages = VERIFY_PAGES if step == "verify" else ENROL_PAGES
-                if request.path not in {reverse(name) for name in (*open_pages, ADMIN_LOGOUT)}:
+                if request.path not in open_paths(step):
                     target = "console:two_factor_verify" if step == "verify" else "console:two_factor"
                     return redirect(with_next(target, request.get_full_path()))
         return self.get_response(request)

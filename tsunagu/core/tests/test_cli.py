@@ -14,7 +14,14 @@ def env(tmp_path):
     return base_env(str(tmp_path))
 
 
-def test_company_create_prints_json_with_slug_and_key_on_a_fresh_data_dir(env):
+@pytest.fixture
+def fresh_env(tmp_path):
+    """A data dir as on a new machine: no database yet."""
+    return base_env(str(tmp_path), fresh=True)
+
+
+def test_company_create_prints_json_with_slug_and_key_on_a_fresh_data_dir(fresh_env):
+    env = fresh_env
     result = run_cli(["company", "create", "--name", "株式会社つなぐ", "--slug", "tsunagu", "--delay-minutes", "30",
                       "--send-window", "always"], env)
     assert result.returncode == 0, result.stderr
@@ -52,10 +59,12 @@ def test_user_create_gives_a_console_login(env):
     assert short.returncode != 0
 
 
-def test_demo_prints_a_login_and_is_loaded_once(env):
+def test_demo_prints_a_login_and_is_loaded_once(fresh_env):
+    env = fresh_env
     first = run_cli(["demo", "--if-new"], env)
     assert first.returncode == 0, first.stderr
     assert "login:" in first.stdout and "admin@demo.example" in first.stdout
+    assert "operator@demo.example" in first.stdout  # the operator's desk has its own login (second factor)
     second = run_cli(["demo", "--if-new"], env)
     assert second.stdout.split("password:")[1].strip() == first.stdout.split("password:")[1].strip()
 
@@ -66,8 +75,8 @@ def test_bad_environment_is_reported_clearly(env):
     assert "TSUNAGU_EMAIL_URL" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_scale_out_processes_refuse_an_unmigrated_database(env):
-    result = run_cli(["worker"], env, timeout=30)
+def test_scale_out_processes_refuse_an_unmigrated_database(fresh_env):
+    result = run_cli(["worker"], fresh_env, timeout=30)
     assert result.returncode == 2
     assert "tsunagu manage migrate" in result.stderr
 

@@ -36,7 +36,7 @@ def queue_url(kind):
     else:
         if not postgres_available(PG_URL):
             pytest.skip(f"PostgreSQL is not running at {PG_URL}")
-        with scratch_postgres(PG_URL) as url:
+        with scratch_postgres(PG_URL, migrated=False) as url:  # a queue of its own, no schema
             yield url
 
 

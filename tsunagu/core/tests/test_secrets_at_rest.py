@@ -40,7 +40,7 @@ def opens_with(key: str, token: str) -> str:
 
 def test_a_fresh_data_dir_is_private_to_its_owner(tmp_path):
     data_dir = tmp_path / "data"
-    result = run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir)))
+    result = run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir), fresh=True))
     assert result.returncode == 0, result.stderr
     assert mode(data_dir) == 0o700
     for name in PRIVATE_FILES:
@@ -52,7 +52,7 @@ def test_a_fresh_data_dir_is_private_to_its_owner(tmp_path):
 
 def test_looser_modes_of_an_existing_data_dir_are_tightened(tmp_path):
     data_dir = tmp_path / "data"
-    assert run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir))).returncode == 0
+    assert run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir), fresh=True)).returncode == 0
     data_dir.chmod(0o755)
     for name in PRIVATE_FILES:
         (data_dir / name).chmod(0o644)
