@@ -11,6 +11,7 @@ from ninja.security import HttpBearer
 from tsunagu.companies.actions import authenticate_api_key
 from tsunagu.intake.api import router as applications_router
 from tsunagu.lib.api_schemas import validation_error_body
+from tsunagu.lib.strict_json import clean_text
 from tsunagu.messaging.api import router as messages_router
 from tsunagu.relay.api import router as relay_router
 from tsunagu.relay.operator_api import router as operator_router
@@ -35,16 +36,6 @@ class UnstorableText(ValueError):
     pass
 
 
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 class TextSafeParser(Parser):
     """JSON bodies whose text can be stored: a NUL character (PostgreSQL takes none) or an unpaired surrogate
     (not UTF-8) anywhere in the body is a 400, never a server error. What the standard parser cannot read
@@ -61,7 +52,7 @@ class TextSafeParser(Parser):
                 stack.extend(item.values())
             elif isinstance(item, list):
                 stack.extend(item)
-            elif isinstance(item, str) and not _storable(item):
+            elif isinstance(item, str) and not clean_text(item):
                 raise UnstorableText("text with a NUL character or an unpaired surrogate")
         return value
 
