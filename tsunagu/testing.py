@@ -351,3 +351,36 @@ def login_with_second_factor(client: Client, email_address: str, password: str) 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 860}}
+
+
+# --- any JSON a sender could post (hypothesis strategies for the webhook fuzz tests) ---------------
+
+def json_values(words: list[str]):
+    """Any JSON value: huge integers and non-finite floats (json.dumps writes NaN/Infinity), NUL and lone
+    surrogates in text, `words` the receiver looks for, nested lists and objects."""
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.integers(min_value=10**18, max_value=10**400), st.floats(),
+        st.text(max_size=20), st.sampled_from(["\x00", "\ud800", "²³", "", *words]),
+    )
+    return st.recursive(
+        leaves,
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=12,
+    )
+
+
+def shaped(template, anything, *, min_items: int = 0):
+    """The sender's documented payload, each field kept, reshaped, or replaced by `anything`."""
+    from hypothesis import strategies as st
+
+    if isinstance(template, dict):
+        inner = st.fixed_dictionaries({key: shaped(value, anything, min_items=min_items)
+                                       for key, value in template.items()})
+    elif isinstance(template, list):
+        inner = (st.lists(shaped(template[0], anything, min_items=min_items), min_size=min_items, max_size=2)
+                 if template else st.just([]))
+    else:
+        inner = st.just(template)
+    return st.one_of(inner, inner, anything)

@@ -27,6 +27,8 @@ from tsunagu.intake.models import AtsConnection, WebhookDelivery
 from tsunagu.intake.tests import webhook_samples as samples
 from tsunagu.messaging.models import Message
 from tsunagu.talent.models import Application, Candidate
+from tsunagu.testing import json_values as json_values_of
+from tsunagu.testing import shaped as shaped_like
 
 pytestmark = pytest.mark.django_db
 
@@ -70,29 +72,11 @@ def headers_for(kind):
     return st.dictionaries(names, header_values, max_size=5)
 
 
-# Any JSON value: huge integers and non-finite floats (json.dumps writes NaN/Infinity), NUL and lone
-# surrogates in text, nested lists and objects.
-json_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=10**18, max_value=10**400), st.floats(),
-    st.text(max_size=20), st.sampled_from(["\x00", "\ud800", "²³", "", "candidateArchiveChange", "reject_candidate",
-                                           "candidate_moved", "applicationUpdate", "ping"]),
-)
-json_values = st.recursive(
-    json_leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
+json_values = json_values_of(["candidateArchiveChange", "reject_candidate", "candidate_moved", "applicationUpdate", "ping"])
 
 
 def shaped(template):
-    """The vendor's documented payload, each field kept, reshaped, or replaced by any JSON value."""
-    if isinstance(template, dict):
-        inner = st.fixed_dictionaries({key: shaped(value) for key, value in template.items()})
-    elif isinstance(template, list):
-        inner = st.lists(shaped(template[0]), max_size=2) if template else st.just([])
-    else:
-        inner = st.just(template)
-    return st.one_of(inner, inner, json_values)
+    return shaped_like(template, json_values)
 
 
 TEMPLATES = {

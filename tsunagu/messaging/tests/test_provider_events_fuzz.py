@@ -31,6 +31,8 @@ from tsunagu.messaging.models import Message, MessageEvent, Suppression
 from tsunagu.messaging.tests.test_provider_events import SNS, _CertificateServer
 from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.testing import http_serving
+from tsunagu.testing import json_values as json_values_of
+from tsunagu.testing import shaped as shaped_like
 
 pytestmark = pytest.mark.django_db
 
@@ -71,27 +73,11 @@ def world(settings, make_company):
 
 # --- what a sender can put in a post --------------------------------------------------------------
 
-json_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=10**18, max_value=10**400), st.floats(),
-    st.text(max_size=20), st.sampled_from(["\x00", "\ud800", "²³", "", "bounce", "delivered", "Bounce", "Delivery",
-                                           "Notification", "HardBounce", "failed", "permanent", "Received"]),
-)
-json_values = st.recursive(
-    json_leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
+json_values = json_values_of(["bounce", "delivered", "Bounce", "Delivery", "Notification", "HardBounce", "failed", "permanent", "Received"])
 
 
 def shaped(template):
-    """The provider's documented post, each field kept, reshaped, or replaced by any JSON value."""
-    if isinstance(template, dict):
-        inner = st.fixed_dictionaries({key: shaped(value) for key, value in template.items()})
-    elif isinstance(template, list):
-        inner = st.lists(shaped(template[0]), min_size=1, max_size=2) if template else st.just([])
-    else:
-        inner = st.just(template)
-    return st.one_of(inner, inner, json_values)
+    return shaped_like(template, json_values, min_items=1)
 
 
 def templates(message) -> dict:
