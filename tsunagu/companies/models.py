@@ -108,6 +108,11 @@ class Company(models.Model):
         _("同じ人へのメールの最短間隔(日)"), default=30, validators=[MaxValueValidator(365)],
         help_text=_("フォローアップや求人のご案内は、前のメールからこの日数が過ぎるまで送りません。"))
     failure_alerts = models.BooleanField(_("送信失敗を管理者にメールで知らせる"), default=False)
+    # Re-applications (talent.Reapplication): the thank-you mail to the person, and a chat channel for HR.
+    welcome_back_mail = models.BooleanField(_("再応募した方にお礼のメールを送る"), default=False)
+    # A Slack or Microsoft Teams incoming-webhook URL (a secret: anyone holding it can post to the channel).
+    chat_webhook_url = EncryptedTextField(
+        _("再応募の通知先(Slack / Microsoft Teams の Incoming Webhook URL)"), blank=True)
     # Optional DKIM signing with the sender address's domain (a PEM private key and its DNS selector).
     dkim_selector = models.CharField(_("DKIMセレクタ"), max_length=63, blank=True)
     # Encrypted at rest (lib/encryption.py): the database holds a token, Python the PEM.
@@ -169,6 +174,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("権限"), max_length=16, choices=Role.choices, default=Role.RECRUITER)
+    # Re-application alerts by e-mail: None follows the role (admins get them), True/False is the user's choice.
+    reapplication_mail = models.BooleanField(_("再応募をメールで受け取る"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from tsunagu.lib.admin import ReadOnlyAdmin
-from tsunagu.talent.models import Application, ApplicationEvent, Candidate, Job
+from tsunagu.talent.models import (
+    Application,
+    ApplicationEvent,
+    Candidate,
+    CandidateTag,
+    Job,
+    Reapplication,
+    SavedSearch,
+)
 
 
 @admin.register(Job)
@@ -27,3 +35,20 @@ class ApplicationAdmin(ReadOnlyAdmin):
 class ApplicationEventAdmin(ReadOnlyAdmin):
     list_display = ["application", "company", "source", "event_id", "status", "occurred_at", "applied", "outcome"]
     list_filter = ["source", "applied"]
+
+
+@admin.register(CandidateTag)
+class CandidateTagAdmin(ReadOnlyAdmin):
+    list_display = ["label", "kind", "automatic", "candidate", "company"]
+    list_filter = ["kind", "automatic"]
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(ReadOnlyAdmin):
+    list_display = ["name", "company", "user", "created_at"]
+
+
+@admin.register(Reapplication)
+class ReapplicationAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "company", "match", "status", "created_at"]
+    list_filter = ["match", "status"]
