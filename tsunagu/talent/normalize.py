@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from tsunagu.talent.variants import fold_variants  # its table is built on the first fold, not at import
+
 _SPACES = re.compile(r"[\s\u3000]+")
 # Hiragana U+3041..U+3096 map to katakana by a fixed offset.
 _HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
@@ -88,3 +90,68 @@ def _phonenumbers_e164(phone: str, region: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         return ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- Folds for search and for recognising a person again (異体字, readings) -------------------------------
+
+# Middle dots between parts of a foreign name (ジョン・スミス) and the fold of half-width ･.
+_NAME_DOTS = str.maketrans("", "", "・·•")
+
+
+def name_fold(name: str) -> str:
+    """name_key with kanji variants folded (髙橋 → 高橋, see variants.py) and middle dots removed."""
+    return name_key(fold_variants(name)).translate(_NAME_DOTS)
+
+
+_READING_CHARS = re.compile(r"[\u3041-\u3096\u309b-\u309e\u30a1-\u30fa\u30fc-\u30fe\u31f0-\u31ff\u3099\u309a]")
+_READING_ALLOWED = re.compile(r"[\u3041-\u3096\u3099-\u309e\u30a1-\u30fe\u31f0-\u31ff\s]+")
+
+
+def looks_like_reading(text: str) -> bool:
+    """Only kana (hiragana, katakana, half-width katakana), long-vowel marks, middle dots and spaces."""
+    folded = nfkc(text)
+    return bool(_READING_ALLOWED.fullmatch(folded)) and bool(_READING_CHARS.search(folded))
+
+
+_VU = re.compile("ヴ([ァィゥェォ])")
+_VU_ROW = {"ァ": "バ", "ィ": "ビ", "ゥ": "ブ", "ェ": "ベ", "ォ": "ボ"}
+_READING_TABLE = str.maketrans(
+    "ァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿヂヅヴヰヱヲヷヸヹヺ",
+    "アイウエオツヤユヨワカケクシストヌハヒフヘホムラリルレロジズブイエオバビベボ",
+)
+_NOT_WORD = re.compile(r"[\W_]+")
+_VOWEL_OF = {
+    char: vowel
+    for vowel, row in (
+        ("a", "アカガサザタダナハバパマヤラワ"),
+        ("i", "イキギシジチニヒビピミリ"),
+        ("u", "ウクグスズツヌフブプムユル"),
+        ("e", "エケゲセゼテデネヘベペメレ"),
+        ("o", "オコゴソゾトドノホボポモヨロ"),
+    )
+    for char in row
+}
+# A vowel that only lengthens the one before it: サトウ = サトオ = サトー, ケイ = ケー, ユウ = ユー.
+_LENGTHENS = {("a", "ア"), ("i", "イ"), ("u", "ウ"), ("e", "エ"), ("e", "イ"), ("o", "オ"), ("o", "ウ")}
+
+
+@lru_cache(maxsize=16384)  # the same readings repeat across a pool (サトウ, タカハシ …)
+def reading_fold(kana: str) -> str:
+    """A reading folded so that spellings of the same sound compare equal: katakana (from hiragana or
+    half-width), small kana as large (ショウ = シヨウ), ヂ→ジ ヅ→ズ ヴァ→バ ヴ→ブ, and every long vowel written
+    as ー (サトウ = サトオ = サトー = さとう, オオノ = オーノ = オウノ); spaces, middle dots and other marks removed.
+    Readings only: this folds サトウ and サト differently but コウノ and コーノ the same."""
+    text = _NOT_WORD.sub("", kana_key(kana))
+    text = _VU.sub(lambda match: _VU_ROW[match.group(1)], text).translate(_READING_TABLE)
+    folded = []
+    previous = None  # the vowel of the last kana, None after a long mark or a non-kana
+    for char in text:
+        if char == "ー" or (previous, char) in _LENGTHENS:
+            if folded and folded[-1] == "ー":
+                continue
+            folded.append("ー")
+            previous = None
+            continue
+        folded.append(char)
+        previous = _VOWEL_OF.get(char)
+    return "".join(folded)

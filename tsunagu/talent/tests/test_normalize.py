@@ -63,3 +63,40 @@ def test_tags_are_split_on_japanese_and_ascii_separators():
     assert normalize.split_tags("ＵＩ|UI；営業 企画\n新卒") == ["ＵＩ", "営業 企画", "新卒"]
     assert normalize.split_tags("") == []
     assert normalize.clean_tags([" UI/UX ", "", "ui/ux", "x" * 60]) == ["UI/UX", "x" * 50]
+
+
+def test_name_fold_folds_kanji_variants_spaces_case_and_dots():
+    assert normalize.name_fold("髙橋 健太") == normalize.name_fold("高橋　健太") == "高橋健太"
+    assert normalize.name_fold("山﨑") == "山崎"
+    assert normalize.name_fold("𠮷田") == "吉田"
+    assert normalize.name_fold("ジョン・スミス") == normalize.name_fold("ジョン スミス")
+    assert normalize.name_fold("ＪＯＨＮ Smith") == "johnsmith"
+    assert normalize.name_fold("斎藤") != normalize.name_fold("斉藤")
+
+
+def test_reading_fold_folds_long_vowels_small_kana_and_scripts():
+    same = {normalize.reading_fold(text) for text in ("サトウ", "サトー", "サトオ", "さとう", "ｻﾄｳ", "さとー")}
+    assert same == {"サトー"}
+    assert {normalize.reading_fold(text) for text in ("オオノ", "オーノ", "オウノ", "おおの")} == {"オーノ"}
+    assert normalize.reading_fold("ショウコ") == normalize.reading_fold("しょーこ")
+    assert normalize.reading_fold("ケイコ") == normalize.reading_fold("ケーコ")
+    assert normalize.reading_fold("ちづる") == normalize.reading_fold("チズル")
+    assert normalize.reading_fold("ヴァイオリン") == normalize.reading_fold("バイオリン")
+    assert normalize.reading_fold("ジョン・スミス") == normalize.reading_fold("ｼﾞｮﾝ･ｽﾐｽ")
+    assert normalize.reading_fold("タカハシ ケンタ") == "タカハシケンタ"
+    # A vowel that is not a lengthening stays: サト and サトウ, コノ and コウノ differ.
+    assert normalize.reading_fold("サト") != normalize.reading_fold("サトウ")
+    assert normalize.reading_fold("コノ") != normalize.reading_fold("コウノ")
+    assert normalize.reading_fold("") == ""
+
+
+def test_looks_like_reading():
+    for text in ("たかはし", "タカハシ ケンタ", "ﾀｶﾊｼ", "さとー", "ジョン・スミス"):
+        assert normalize.looks_like_reading(text), text
+    for text in ("高橋", "たか橋", "python", "", "  ", "・", "090-1234-5678"):
+        assert not normalize.looks_like_reading(text), text
+
+
+def test_existing_keys_are_unchanged_by_the_new_folds():
+    assert normalize.name_key("髙橋 𠮷子") == "髙橋𠮷子"
+    assert normalize.kana_key("サトウ") == "サトウ"
