@@ -1,5 +1,5 @@
-"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [hostile] [--rejections N] [--notices N]
-[--csv-rows N] [--registrants N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [hostile] [pool] [--rejections N]
+[--notices N] [--csv-rows N] [--registrants N] [--pool-candidates N]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -20,6 +20,7 @@ from bench import (
     csv_import,
     hostile_preview,
     latency,
+    pool_search,
     registrations,
     throughput,
     webhook_ingest,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "clicks": lambda options: click_redirect.run(),
     "registrations": lambda options: registrations.run(options.registrants),
     "hostile": lambda options: hostile_preview.run(),
+    "pool": lambda options: pool_search.run(options.pool_candidates),
 }
 
 
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="rows in the generated file for the csv benchmark (default %(default)s)")
     parser.add_argument("--registrants", type=int, default=registrations.REGISTRANTS,
                         help="candidates registering end to end in the registrations benchmark (default %(default)s)")
+    parser.add_argument("--pool-candidates", type=int, default=pool_search.POOL,
+                        help="generated candidates in the talent pool benchmark (default %(default)s)")
     options = parser.parse_args(argv)
     names = options.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]

@@ -10,11 +10,13 @@ from ninja.security import HttpBearer
 
 from tsunagu.companies.actions import authenticate_api_key
 from tsunagu.intake.api import router as applications_router
-from tsunagu.lib.api_schemas import validation_error_body
+from tsunagu.intake.jobs_api import router as jobs_router
+from tsunagu.lib.api_schemas import UnknownQueryParameter, unknown_query_body, validation_error_body
 from tsunagu.lib.strict_json import clean_text
 from tsunagu.messaging.api import router as messages_router
 from tsunagu.relay.api import router as relay_router
 from tsunagu.relay.operator_api import router as operator_router
+from tsunagu.talent.api import router as candidates_router
 
 
 class ApiKeyAuth(HttpBearer):
@@ -86,6 +88,11 @@ def invalid_input(request, exc: ValidationError):
     return api.create_response(request, validation_error_body(exc.errors), status=422)
 
 
+@api.exception_handler(UnknownQueryParameter)
+def unknown_query_parameter(request, exc: UnknownQueryParameter):
+    return api.create_response(request, unknown_query_body(exc), status=422)
+
+
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
     message = str(exc)
@@ -95,6 +102,8 @@ def http_error(request, exc: HttpError):
 
 
 api.add_router("/applications", applications_router, tags=["applications"])
+api.add_router("/candidates", candidates_router, tags=["candidates"])
+api.add_router("/jobs", jobs_router, tags=["jobs"])
 api.add_router("/messages", messages_router, tags=["messages"])
 api.add_router("/relay", relay_router, tags=["relay"])
 api.add_router("/operator", operator_router, tags=["operator"], auth=OperatorKeyAuth())

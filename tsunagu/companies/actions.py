@@ -107,7 +107,7 @@ def update_company_settings(company: Company, **fields) -> Company:
         "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
         "combine_rejections_minutes",
         "privacy_policy", "retention_days", "postal_address", "frequency_cap_days", "failure_alerts",
-        "dkim_selector", "dkim_private_key",
+        "dkim_selector", "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
     }
     unknown = set(fields) - allowed
     if unknown:

@@ -19,6 +19,8 @@ from tsunagu.messaging.actions import delivery, notices
 from tsunagu.relay.actions import registration as relay
 from tsunagu.relay.actions import review
 from tsunagu.relay.models import CreditStatus
+from tsunagu.talent.actions import jobs as job_actions
+from tsunagu.talent.actions import pool
 from tsunagu.talent.data import CandidateData, JobData
 
 DEMO_SLUG = "demo"
@@ -44,6 +46,27 @@ PEOPLE = [
     ("渡辺 さくら", "ワタナベ サクラ", "sakura.watanabe@example.jp", 2, "一次面接", "rejected", "スキル不一致", 0),
 ]
 REGISTERED = 2  # the first two rejected candidates have registered with the relay
+
+# Past candidates of one and two years ago (history: no notice is sent), so the talent pool has something to
+# find when the open job below asks for it: (name, kana, e-mail, job, stage, reason, evaluation, days ago).
+HISTORY = [
+    ("齋藤 大輔", "サイトウ ダイスケ", "daisuke.saito@example.jp", 0, "最終面接", "他候補者を採用", "A", 400),
+    ("渡邊 美穂", "ワタナベ ミホ", "miho.watanabe@example.jp", 0, "二次面接", "経験年数", "B", 520),
+    ("小林 翔", "コバヤシ ショウ", "sho.kobayashi@example.jp", 1, "一次面接", "スキル不一致", "B", 610),
+    ("加藤 由美", "カトウ ユミ", "yumi.kato@example.jp", 2, "最終面接", "他候補者を採用", "A", 700),
+]
+# What HR wrote about people in the pool: skills, prefecture (JIS code), note. By e-mail address.
+PROFILES = {
+    "yoshiko.takahashi@example.jp": (["Python", "AWS", "Django"], "13", "API設計とバックエンド開発の経験。リモート勤務希望。"),
+    "daisuke.saito@example.jp": (["Python", "SQL", "AWS", "データ分析"], "14", "データ基盤の構築を3年。最終面接で高評価。"),
+    "miho.watanabe@example.jp": (["Go", "Kubernetes"], "27", "インフラ寄りのバックエンドエンジニア。"),
+    "sho.kobayashi@example.jp": (["法人営業", "SaaS"], "13", ""),
+    "yumi.kato@example.jp": (["Figma", "UXリサーチ"], "26", "デザインシステムの運用経験。"),
+}
+# A position that opened today: its page ranks the pool for it.
+OPEN_JOB = {"external_id": "J-4", "title": "データエンジニア", "category": "エンジニア", "location": "東京都",
+            "requirements": "Python と SQL の実務経験。AWS でのデータ基盤の構築経験があれば尚可。",
+            "description": "社内のデータ基盤の設計・構築・運用をお任せします。"}
 
 
 DEMO_BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -76,6 +99,16 @@ def load_demo(*, only_if_new: bool = False) -> dict | None:
             occurred_at=now - timedelta(days=days), source="demo",
         )
         results.append(record_application_event(company, event))
+    for index, (name, kana, email, job, stage, reason, evaluation, days) in enumerate(HISTORY, start=1):
+        record_application_event(company, IncomingApplicationEvent(
+            external_id=f"H-{index}", candidate=CandidateData(name=name, name_kana=kana, email=email),
+            job=JOBS[job], status="rejected", stage=stage, rejection_reason=reason, evaluation=evaluation,
+            occurred_at=now - timedelta(days=days), applied_at=now - timedelta(days=days + 30), source="demo",
+            notify=False))
+    for candidate in company.candidates.filter(email__in=PROFILES):
+        skills, region, note = PROFILES[candidate.email]
+        pool.update_candidate_profile(company, candidate, skills=skills, region_code=region, note=note)
+    job_actions.save_job(company, **OPEN_JOB)
     rejected = [r.application for r in results if r.application.status == "rejected"]
     # A link works only once its notice was delivered: these two go out now (the rest a minute later).
     for application in rejected[:REGISTERED]:

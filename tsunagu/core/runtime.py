@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from tsunagu.intake.actions.deliveries import sweep_deliveries
 from tsunagu.intake.actions.polling import poll_due_connections
 from tsunagu.messaging.actions.alerts import alert_failures
+from tsunagu.messaging.actions.campaigns import plan_due_campaigns
 from tsunagu.messaging.actions.delivery import sweep_outbox
 from tsunagu.messaging.actions.followups import plan_due_follow_ups
 
@@ -59,6 +60,7 @@ def scheduler_jobs() -> list[tuple[str, object, float]]:
         ("ATS polling", poll_due_connections, 0),
         ("failure alerts", alert_failures, 60),
         ("follow-ups", plan_due_follow_ups, 60),
+        ("campaigns", plan_due_campaigns, 0),
     ]
 
 

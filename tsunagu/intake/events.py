@@ -32,3 +32,20 @@ class IncomingApplicationEvent:
     evaluation: str = ""
     tags: tuple[str, ...] | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IncomingJob:
+    """A job as an ATS's job event describes it (Greenhouse job and job-post webhooks, Ashby's job events).
+    None means "the event does not say": the stored value is kept (a new job gets the default)."""
+
+    external_id: str
+    title: str | None = None
+    category: str | None = None
+    description: str | None = None
+    location: str | None = None
+    requirements: str | None = None
+    # "open" or "closed".
+    status: str | None = None
+    # The title of a job not stored yet when the event does not name the job itself (a job post's title).
+    fallback_title: str = ""

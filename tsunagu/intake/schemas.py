@@ -160,7 +160,7 @@ APPLICATION_EXAMPLE = {
     "channel": "自社採用サイト",
     "evaluation": "B",
     "tags": ["Python", "リーダー経験"],
-    "candidate": {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": "yoshiko@example.jp",
+    "candidate": {"id": 42, "name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "email": "yoshiko@example.jp",
                   "phone": "090-1234-5678"},
     "job": {"external_id": "J-1", "title": "バックエンドエンジニア", "category": "エンジニア"},
     "notice": {"status": "scheduled", "send_at": "2026-11-24T00:00:00Z", "sent_at": None},
@@ -169,6 +169,7 @@ APPLICATION_EXAMPLE = {
 
 
 class CandidateOut(Schema):
+    id: int = Field(description="The candidate's id, as /api/v1/candidates/{id} takes it")
     name: str
     name_kana: str
     email: str

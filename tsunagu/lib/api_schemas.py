@@ -122,6 +122,29 @@ def _field(loc) -> str:
     return ".".join(str(part) for part in parts) or NON_FIELD_ERRORS
 
 
+class UnknownQueryParameter(Exception):
+    """A query names a parameter the operation does not take: answered 422 (tsunagu/api.py), because a
+    misspelt filter would otherwise silently list everything."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+def refuse_unknown_query(request, filters: type) -> None:
+    """Raise UnknownQueryParameter when the request's query has a parameter that `filters` (the operation's
+    Query schema) does not declare."""
+    known = {field.alias or name for name, field in filters.model_fields.items()}
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise UnknownQueryParameter(unknown)
+
+
+def unknown_query_body(error: UnknownQueryParameter) -> dict:
+    return validation_error_body([{"loc": ["query", name], "msg": "unknown query parameter",
+                                   "type": "extra_forbidden"} for name in error.names])
+
+
 def validation_error_body(issues: list[dict]) -> dict:
     """The 422 body for django-ninja's list of issues."""
     by_field: dict[str, list[str]] = {}

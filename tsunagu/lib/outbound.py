@@ -1,6 +1,7 @@
-"""Server-side HTTP requests to URLs a tenant can influence (an ATS connection's API base URL).
+"""Server-side HTTP requests to URLs a tenant can influence (an ATS connection's API base URL, a chat
+service's incoming-webhook URL).
 
-Every such request goes through `get` here, so that no tenant can aim the server at its own network:
+Every such request goes through `get` (or `post`, for a chat webhook) here, so that no tenant can aim the server at its own network:
 
 - `https` only (`TSUNAGU_OUTBOUND_ALLOW_HTTP` allows `http` for tests and private deployments);
 - the base URL carries no user, query or fragment, and path segments from payloads are quoted whole
@@ -239,6 +240,24 @@ def get(base_url: str, segments: Sequence[str], *, query: Iterable[tuple[str, st
         raise _logged(exc) from None
 
 
+def post(url: str, body: bytes, *, headers: Mapping[str, str] | None = None, max_bytes: int = 64 * 1024) -> Response:
+    """POST `body` to a whole URL a tenant gave (a chat service's incoming webhook, whose query string may be part
+    of its secret), under the same checks as `get`. Redirects are not followed: a 3xx comes back as a Response.
+    Any status comes back as a Response; every refusal or network failure raises OutboundError."""
+    base, _mark, query = (url or "").strip().partition("?")
+    if any(ch in query for ch in "#\\") or not query.isascii() or any(ord(ch) < 33 or ord(ch) == 127 for ch in query):
+        raise _logged(OutboundError("query refused: a fragment, backslash, space or control character"))
+    try:
+        target = parse_base(base)
+    except ValueError as exc:
+        raise _logged(OutboundError(f"URL refused: {exc}")) from None
+    path = (target.path or "/") + (f"?{query}" if query else "")
+    try:
+        return _fetch(target, path, headers or {}, max_bytes, time.monotonic() + TOTAL_SECONDS, "POST", body)
+    except OutboundError as exc:
+        raise _logged(exc) from None
+
+
 def _logged(exc: OutboundError) -> OutboundError:
     logger.warning("outbound request refused or failed: %s", exc.detail)
     return exc
@@ -263,7 +282,8 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=getattr(settings, "TSUNAGU_OUTBOUND_CA_FILE", None) or None)
 
 
-def _fetch(target: Target, path: str, headers: Mapping[str, str], max_bytes: int, deadline: float) -> Response:
+def _fetch(target: Target, path: str, headers: Mapping[str, str], max_bytes: int, deadline: float,
+           method: str = "GET", body: bytes | None = None) -> Response:
     addresses = resolve(target.host, target.port)
     last_error: Exception | None = None
     for address in addresses:
@@ -279,8 +299,8 @@ def _fetch(target: Target, path: str, headers: Mapping[str, str], max_bytes: int
         else:
             pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False, maxsize=1)
         try:
-            raw = pool.urlopen("GET", path, headers={**headers, "Host": target.host_header}, redirect=False,
-                               retries=False, preload_content=False, assert_same_host=False)
+            raw = pool.urlopen(method, path, body=body, headers={**headers, "Host": target.host_header},
+                               redirect=False, retries=False, preload_content=False, assert_same_host=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             last_error = exc
             pool.close()
@@ -290,7 +310,7 @@ def _fetch(target: Target, path: str, headers: Mapping[str, str], max_bytes: int
         finally:
             raw.release_conn()
             pool.close()
-    raise OutboundError(f"GET {target.scheme}://{target.host_header}{path.split('?')[0]} failed: {last_error}")
+    raise OutboundError(f"{method} {target.scheme}://{target.host_header}{path.split('?')[0]} failed: {last_error}")
 
 
 def _read(raw, max_bytes: int, deadline: float) -> bytes:

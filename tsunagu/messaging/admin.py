@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from tsunagu.lib.admin import ReadOnlyAdmin
 from tsunagu.messaging.models import (
+    Campaign,
     CapturedMail,
     FollowUpStep,
     Message,
@@ -53,3 +54,10 @@ class FollowUpStepAdmin(ReadOnlyAdmin):
 class CapturedMailAdmin(ReadOnlyAdmin):
     list_display = ["to", "subject", "message_id", "created_at"]
     search_fields = ["to", "message_id"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    list_display = ["name", "company", "kind", "status", "send_at", "per_hour", "audience_size", "created_at"]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["job"]

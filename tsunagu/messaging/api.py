@@ -3,7 +3,7 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
-from tsunagu.lib.api_schemas import NO_NUL, error_responses
+from tsunagu.lib.api_schemas import NO_NUL, error_responses, refuse_unknown_query
 from tsunagu.messaging.models import MessageKind, MessageStatus
 from tsunagu.messaging.redaction import redact
 from tsunagu.messaging.selectors import company_messages
@@ -52,6 +52,7 @@ def list_messages(request, filters: Query[MessageFilter]):
     """Newest first. `?application=A-1001` lists the notices for that application. The relay operator's mail
     (the registration verification) is not the company's and is never listed; a personal referral link in a
     subject reads as a placeholder."""
+    refuse_unknown_query(request, MessageFilter)
     messages = company_messages(request.auth).select_related("application")
     if filters.application is not None:
         messages = messages.filter(application__external_id=filters.application)

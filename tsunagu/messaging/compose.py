@@ -34,7 +34,7 @@ from tsunagu.messaging.redaction import placeholder_url, redact
 from tsunagu.messaging.template_sets import Slot, template_set
 from tsunagu.messaging.tracking.links import tracked_html
 from tsunagu.messaging.unsubscribe import is_advertising, unsubscribe_mailto, unsubscribe_url
-from tsunagu.talent.models import Application, Job
+from tsunagu.talent.models import Application, Job, JobStatus
 
 # How long the verification link in the double opt-in mail is valid (relay checks the token's age with it).
 VERIFICATION_DAYS = 7
@@ -177,6 +177,9 @@ def message_context(message: Message, cache: dict | None = None) -> dict:
         )
         if "open_positions" in variables:
             context["open_positions"] = open_positions(company, cache)
+        if "new_job_title" in variables:
+            # An invitation campaign's job (actions/campaigns.py stores it with the message); "" otherwise.
+            context["new_job_title"] = str(message.context.get("new_job_title", ""))
     elif message.kind == MessageKind.VERIFICATION:
         # The operator's mail to a person who asked to register: who the agency is (職業安定法: the licence) and
         # through whose notice they came.
@@ -192,21 +195,24 @@ def message_context(message: Message, cache: dict | None = None) -> dict:
 
 
 def open_positions(company: Company, cache: dict | None = None) -> rendering.OpenPositions:
-    """The company's open jobs for `open_positions`: Job has no open/closed flag, so a job counts as open
-    when it received an application in the last rendering.OPEN_POSITION_DAYS days; newest first, at most
-    rendering.OPEN_POSITION_LIMIT. Read once per delivery batch and company."""
+    """The company's open jobs for `open_positions`: a job not marked closed that was opened (through the jobs
+    API, an ATS's job event or the console) or received an application in the last
+    rendering.OPEN_POSITION_DAYS days; newest first, at most rendering.OPEN_POSITION_LIMIT. Read once per
+    delivery batch and company."""
     key = ("open_positions", company.pk)
     if cache is not None and key in cache:
         return cache[key]
     since = timezone.now() - timedelta(days=rendering.OPEN_POSITION_DAYS)
-    titles = []
-    for title in (Job.objects.filter(company=company, applications__created_at__gte=since)
-                  .annotate(latest=Max("applications__created_at")).order_by("-latest", "title")
-                  .values_list("title", flat=True)):
-        if title not in titles:
-            titles.append(title)
-        if len(titles) >= rendering.OPEN_POSITION_LIMIT:
-            break
+    jobs = Job.objects.filter(company=company).exclude(status=JobStatus.CLOSED)
+    latest: dict[str, object] = {}
+    applied = (jobs.filter(applications__created_at__gte=since).annotate(latest=Max("applications__created_at"))
+               .order_by("-latest")[:rendering.OPEN_POSITION_LIMIT].values_list("title", "latest"))
+    opened = (jobs.filter(opened_at__gte=since).order_by("-opened_at")[:rendering.OPEN_POSITION_LIMIT]
+              .values_list("title", "opened_at"))
+    for title, when in [*applied, *opened]:
+        if title not in latest or when > latest[title]:
+            latest[title] = when
+    titles = sorted(latest, key=lambda title: (-latest[title].timestamp(), title))[:rendering.OPEN_POSITION_LIMIT]
     positions = rendering.OpenPositions(titles)
     if cache is not None:
         cache[key] = positions

@@ -84,7 +84,9 @@ DEFAULT_TEMPLATES = {
 {{ company_name }}の採用担当です。
 以前は「{{ job_title }}」にご応募いただき、誠にありがとうございました。
 
-""" + _OPEN_POSITIONS + """
+{% if new_job_title %}このたび弊社では、新たに「{{ new_job_title }}」の募集を開始いたしました。以前ご応募いただいた際のご経歴から、ぜひ{{ candidate_name }}様にご案内したくご連絡いたしました。
+
+{% endif %}""" + _OPEN_POSITIONS + """
 
 {{ signature }}
 """,

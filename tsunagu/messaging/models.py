@@ -106,6 +106,9 @@ class Message(models.Model):
     # What was sent (the HTML part is derived from this text).
     body_text = models.TextField(blank=True)
     message_id = models.CharField(max_length=255, blank=True)
+    # The re-contact campaign that planned this mail (key "campaign:<campaign id>:<candidate id>").
+    campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="campaign_messages")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -227,3 +230,66 @@ class FollowUpStep(models.Model):
         verbose_name_plural = _("フォローアップ")
         ordering = ["company", "step"]
         constraints = [models.UniqueConstraint(fields=["company", "step"], name="follow_up_unique_step")]
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("下書き")
+    SCHEDULED = "scheduled", _("送信予定")
+    SENDING = "sending", _("送信中")
+    DONE = "done", _("完了")
+    CANCELLED = "cancelled", _("取り消し")
+
+
+# The template kinds a campaign can send (the company's templates of that kind, chosen per person by slot).
+CAMPAIGN_KINDS = (MessageKind.INVITATION, MessageKind.FOLLOW_UP)
+
+
+class Campaign(models.Model):
+    """HR's re-contact mail to a chosen group of past candidates: a pool search (its PoolQuery parameters) or
+    people ticked by hand (candidate ids, e.g. a job's shortlist). Planned in batches from `send_at` on, one
+    keyed message per person, throttled to `per_hour` (see messaging/actions/campaigns.py)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("キャンペーン名"), max_length=200)
+    kind = models.CharField(_("テンプレートの種類"), max_length=32, choices=MessageKind.choices,
+                            default=MessageKind.INVITATION)
+    # The new position an invitation is about (its title is the templates' `new_job_title`).
+    job = models.ForeignKey("talent.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns",
+                            verbose_name=_("求人"))
+    # The audience: a pool search (talent.search.PoolQuery.to_params()) unless candidate_ids is set.
+    audience_params = models.JSONField(default=dict, blank=True)
+    candidate_ids = models.JSONField(default=list, blank=True)
+    # What the audience was when HR scheduled it: people to mail, and those left out by reason.
+    audience_size = models.PositiveIntegerField(_("対象者数"), default=0)
+    excluded = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("状態"), max_length=16, choices=CampaignStatus.choices,
+                              default=CampaignStatus.SCHEDULED)
+    send_at = models.DateTimeField(_("送信開始日時"))
+    per_hour = models.PositiveIntegerField(_("1時間あたりの送信数の上限"), default=200)
+    # Planning progress: candidates are planned in id order; the last id planned, and when the last batch was.
+    planned_through = models.BigIntegerField(default=0)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("キャンペーン")
+        verbose_name_plural = _("キャンペーン")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "send_at"], name="campaign_due_idx"),
+            models.Index(fields=["company", "-created_at"], name="campaign_recent_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        """Still planning or sending: it can be cancelled."""
+        return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING)

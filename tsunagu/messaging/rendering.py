@@ -40,8 +40,9 @@ APPLICATION_VARIABLES = {
     "referral_url": gettext_lazy("候補者ごとのキャリア支援サービス登録リンク"),
 }
 
-# How far back a job counts as open for `open_positions`: Job has no open/closed flag, so a job is open when
-# it received an application in the last OPEN_POSITION_DAYS days (at most OPEN_POSITION_LIMIT, newest first).
+# How far back a job counts as open for `open_positions` (compose.open_positions): a job not marked closed is listed
+# when it was opened or received an application in the last OPEN_POSITION_DAYS days (at most OPEN_POSITION_LIMIT,
+# newest first).
 OPEN_POSITION_DAYS = 90
 OPEN_POSITION_LIMIT = 10
 
@@ -50,14 +51,16 @@ VARIABLES: dict[str, dict[str, str]] = {
     MessageKind.FOLLOW_UP: {
         **COMMON_VARIABLES,
         **APPLICATION_VARIABLES,
-        "open_positions": gettext_lazy("募集中の職種の一覧(直近90日に応募があった職種。1行に1つ、「・」付き。"
+        "open_positions": gettext_lazy("募集中の職種の一覧(募集終了にしていない職種のうち、直近90日に募集を始めたか応募があったもの。1行に1つ、「・」付き。"
                                        "{% for job in open_positions %}で1つずつ、{% if open_positions %}で有無を確かめられます)"),
     },
     MessageKind.INVITATION: {
         **COMMON_VARIABLES,
         **APPLICATION_VARIABLES,
-        "open_positions": gettext_lazy("募集中の職種の一覧(直近90日に応募があった職種。1行に1つ、「・」付き。"
+        "open_positions": gettext_lazy("募集中の職種の一覧(募集終了にしていない職種のうち、直近90日に募集を始めたか応募があったもの。1行に1つ、「・」付き。"
                                        "{% for job in open_positions %}で1つずつ、{% if open_positions %}で有無を確かめられます)"),
+        "new_job_title": gettext_lazy("ご案内する新しい求人の職種(求人を選んで送るキャンペーンのとき。それ以外は空なので"
+                                      "{% if new_job_title %}で有無を確かめられます)"),
     },
     MessageKind.WELCOME_BACK: {
         **COMMON_VARIABLES,
@@ -224,6 +227,7 @@ def sample_context(kind: str) -> dict:
         "via_company": "株式会社サンプル",
         "unsubscribe_url": "https://example.jp/u/sample",
         "open_positions": OpenPositions(["バックエンドエンジニア", "カスタマーサクセス"]),
+        "new_job_title": "データエンジニア",
     }
     return {key: sample[key] for key in VARIABLES[kind]}
 

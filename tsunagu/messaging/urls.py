@@ -9,7 +9,17 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from tsunagu.messaging.provider_events import WEBHOOK_PROVIDERS
-from tsunagu.messaging.views import follow_ups, outbox, suppressions, templates, tracking, unsubscribe
+from tsunagu.messaging.views import (
+    campaigns,
+    follow_ups,
+    jobs,
+    outbox,
+    reapplications,
+    suppressions,
+    templates,
+    tracking,
+    unsubscribe,
+)
 
 # provider -> the view in views/provider_webhooks.py
 PROVIDERS = {
@@ -64,6 +74,11 @@ console_patterns = [
     path("outbox/<int:message_id>/cancel/", outbox.message_cancel, name="message_cancel"),
     path("outbox/<int:message_id>/send-now/", outbox.message_send_now, name="message_send_now"),
     path("outbox/cancel/", outbox.messages_cancel, name="messages_cancel"),
+    # Jobs and their rediscovery shortlist (views/jobs.py).
+    path("jobs/", jobs.jobs, name="jobs"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job"),
+    path("jobs/<int:job_id>/status/", jobs.job_status, name="job_status"),
+    path("jobs/<int:job_id>/follow/", jobs.job_follow, name="job_follow"),
     path("suppressions/", suppressions.suppressions, name="suppressions"),
     path("suppressions/add/", suppressions.suppression_add, name="suppression_add"),
     path("suppressions/<int:suppression_id>/lift/", suppressions.suppression_lift, name="suppression_lift"),
@@ -79,4 +94,16 @@ console_patterns = [
     path("templates/<str:kind>/preview/", templates.template_preview, name="template_preview"),
     path("templates/<str:kind>/variants/add/", templates.template_variant_add, name="template_variant_add"),
     path("templates/<str:kind>/retire/", templates.template_retire, name="template_retire"),
+    path("reapplications/", reapplications.reapplication_list, name="reapplications"),
+    path("reapplications/mail/", reapplications.reapplication_mail, name="reapplication_mail"),
+    path("reapplications/<int:reapplication_id>/", reapplications.reapplication_detail, name="reapplication"),
+    path("reapplications/<int:reapplication_id>/review/", reapplications.reapplication_review,
+         name="reapplication_review"),
+    path("reapplications/<int:reapplication_id>/merge/", reapplications.reapplication_merge,
+         name="reapplication_merge"),
+    # Re-contact campaigns (views/campaigns.py).
+    path("campaigns/", campaigns.campaigns, name="campaigns"),
+    path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
 ]

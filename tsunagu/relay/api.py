@@ -13,6 +13,7 @@ from tsunagu.lib.api_schemas import (
     django_validation_error_body,
     error_responses,
     json_int,
+    refuse_unknown_query,
 )
 from tsunagu.relay.actions import introductions as introduction_actions
 from tsunagu.relay.actions import requests as request_actions
@@ -210,6 +211,7 @@ class RequestFilter(Schema):
             summary="List the company's referral requests")
 def list_requests(request, filters: Query[RequestFilter]):
     """Newest first."""
+    refuse_unknown_query(request, RequestFilter)
     referrals = ReferralRequest.objects.filter(company=request.auth)
     if filters.status is not None:
         referrals = referrals.filter(status=filters.status)

@@ -15,7 +15,14 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from tsunagu.companies.models import Company
-from tsunagu.lib.api_schemas import NO_NUL, NOT_BLANK, InputSchema, IsoDateTime, error_responses
+from tsunagu.lib.api_schemas import (
+    NO_NUL,
+    NOT_BLANK,
+    InputSchema,
+    IsoDateTime,
+    error_responses,
+    refuse_unknown_query,
+)
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import review
 from tsunagu.relay.models import CreditStatus, Registrant, RegistrantStatus, Registration
@@ -133,6 +140,7 @@ def registration_out(registration: Registration) -> dict:
 def list_registrations(request, response: HttpResponse, filters: Query[RegistrationFilter]):
     """Held ones oldest first (a queue), the others newest first; `?status=held` is the review queue. The
     total number of matches is in the `X-Total-Count` header. An unknown status answers 422."""
+    refuse_unknown_query(request, RegistrationFilter)
     if filters.status is not None:
         company = None
         if filters.company:
@@ -210,6 +218,7 @@ def list_registrants(request, response: HttpResponse, filters: Query[RegistrantF
     """In id order, so paging with limit/offset is stable. To sync, remember when a run started and pass it as
     `since` next time. The total number of matches is in the `X-Total-Count` header. A `since` that is not an
     ISO 8601 date-time answers 422."""
+    refuse_unknown_query(request, RegistrantFilter)
     found = Registrant.objects.select_related("first_company").prefetch_related(
         Prefetch("registrations", queryset=Registration.objects.select_related("company").order_by("created_at")))
     if filters.since is not None:

@@ -16,14 +16,16 @@ class Job(models.Model):
     external_id = models.CharField(_("外部ID"), max_length=200, blank=True)
     title = models.CharField(_("職種"), max_length=300)
     category = models.CharField(_("職種カテゴリ"), max_length=200, blank=True)
-    status = models.CharField(_("募集状況"), max_length=16, choices=JobStatus.choices, default=JobStatus.OPEN)
-    description = models.TextField(_("仕事内容"), blank=True)
-    location = models.CharField(_("勤務地"), max_length=200, blank=True)
-    requirements = models.TextField(_("応募資格・求めるスキル"), blank=True)
+    # Defaults in the database too: rows written by bulk statements that name only the older columns stay valid.
+    status = models.CharField(_("募集状況"), max_length=16, choices=JobStatus.choices, default=JobStatus.OPEN,
+                              db_default=JobStatus.OPEN)
+    description = models.TextField(_("仕事内容"), blank=True, default="", db_default="")
+    location = models.CharField(_("勤務地"), max_length=200, blank=True, default="", db_default="")
+    requirements = models.TextField(_("応募資格・求めるスキル"), blank=True, default="", db_default="")
     # When the job last went from closed (or unknown) to open: the moment rediscovery looks for past candidates.
     opened_at = models.DateTimeField(_("募集開始日時"), null=True, blank=True)
     # Tokens of title, category, description and requirements (talent.search_index), written with the job.
-    search_tokens = models.TextField(blank=True, editable=False)
+    search_tokens = models.TextField(blank=True, editable=False, default="", db_default="")
     # Recruiters who want re-application alerts for this job (besides those who get them company-wide).
     followers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="followed_jobs")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -140,8 +140,17 @@ def reading_fold(kana: str) -> str:
     """A reading folded so that spellings of the same sound compare equal: katakana (from hiragana or
     half-width), small kana as large (ショウ = シヨウ), ヂ→ジ ヅ→ズ ヴァ→バ ヴ→ブ, and every long vowel written
     as ー (サトウ = サトオ = サトー = さとう, オオノ = オーノ = オウノ); spaces, middle dots and other marks removed.
-    Readings only: this folds サトウ and サト differently but コウノ and コーノ the same."""
-    text = _NOT_WORD.sub("", kana_key(kana))
+    Readings only: this folds サトウ and サト differently but コウノ and コーノ the same. Each word is folded on its
+    own (ﾀｶﾊｼ ｲﾁﾛｳ is タカハシ + イチロー, the イ of the given name never lengthens the シ before it)."""
+    return "".join(_fold_reading_word(word) for word in _READING_WORDS.split(nfkc(kana)) if word)
+
+
+# Family and given name are separate words of a reading: spaces (any width) and middle dots divide them.
+_READING_WORDS = re.compile(r"[\s\u3000・･]+")
+
+
+def _fold_reading_word(word: str) -> str:
+    text = _NOT_WORD.sub("", kana_key(word))
     text = _VU.sub(lambda match: _VU_ROW[match.group(1)], text).translate(_READING_TABLE)
     folded = []
     previous = None  # the vowel of the last kana, None after a long mark or a non-kana

@@ -24,11 +24,12 @@ from tsunagu.companies.models import AuditEvent, Role
 from tsunagu.intake.actions import connections
 from tsunagu.intake.models import ImportJob, ImportStatus
 from tsunagu.messaging.actions.suppression import suppress
-from tsunagu.messaging.models import FollowUpStep, Message, MessageKind, SuppressionReason
+from tsunagu.messaging.models import Campaign, FollowUpStep, Message, MessageKind, SuppressionReason
 from tsunagu.relay.actions import requests as request_actions
 from tsunagu.relay.models import CreditStatus, Introduction
 from tsunagu.relay.tests.desk_factories import make_registration, operator_login
 from tsunagu.relay.tests.referrals import REQUEST, earn_slots, registrant, rejected
+from tsunagu.talent.models import MatchKind, Reapplication, SavedSearch
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,25 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "follow_up_add": (None, RECRUITER),
     "follow_up_update": (None, RECRUITER),
     "follow_up_delete": (None, RECRUITER),
+    # Re-applications: every member reads (and chooses their own alert mail); recruiters review and merge.
+    "reapplications": (VIEWER, None),
+    "reapplication": (VIEWER, None),
+    "reapplication_mail": (None, VIEWER),
+    "reapplication_review": (None, RECRUITER),
+    "reapplication_merge": (None, RECRUITER),
+    "campaigns": (VIEWER, None),
+    "campaign_new": (VIEWER, RECRUITER),
+    "campaign": (VIEWER, None),
+    "campaign_cancel": (None, RECRUITER),
+    "candidate_edit": (None, RECRUITER),
+    "candidate_tag": (None, RECRUITER),
+    "candidates_tag": (None, RECRUITER),
+    "saved_search_add": (None, RECRUITER),
+    "saved_search_delete": (None, RECRUITER),
+    "jobs": (VIEWER, RECRUITER),
+    "job": (VIEWER, RECRUITER),
+    "job_status": (None, RECRUITER),
+    "job_follow": (None, RECRUITER),
     # Settings, API keys, ATS connections and their secrets, the suppression list's changes: admins only.
     "settings": (ADMIN, ADMIN),
     "api_key_create": (None, ADMIN),
@@ -194,9 +214,21 @@ class World:
     operator_key: object
 
 
+def reapplication_of(things: Things) -> Reapplication:
+    application = things.message.application
+    return Reapplication.objects.get_or_create(application=application, defaults={
+        "company": things.company, "candidate": application.candidate, "previous": application.candidate,
+        "match": MatchKind.EXACT})[0]
+
+
 # URL name -> the path parameters, from one company's objects (and the world, for the operator's desk).
 PARAMETERS = {
     "candidate": lambda t, w: {"candidate_id": t.message.application.candidate_id},
+    "candidate_edit": lambda t, w: {"candidate_id": t.message.application.candidate_id},
+    "candidate_tag": lambda t, w: {"candidate_id": t.message.application.candidate_id},
+    # A search nobody owns any more (its author's account is gone): any recruiter of the company may delete it.
+    "saved_search_delete": lambda t, w: {"search_id": SavedSearch.objects.get_or_create(
+        company=t.company, name="roles", user=None, defaults={"params": {}})[0].pk},
     "message": lambda t, w: {"message_id": t.message.pk},
     "message_cancel": lambda t, w: {"message_id": t.message.pk},
     "message_send_now": lambda t, w: {"message_id": t.message.pk},
@@ -212,7 +244,17 @@ PARAMETERS = {
     "referral_request_close": lambda t, w: {"pk": t.referral.pk},
     "introduction_outcome": lambda t, w: {"pk": t.introduction.pk},
     "follow_up_update": lambda t, w: {"step_id": t.step.pk},
+    "reapplication": lambda t, w: {"reapplication_id": reapplication_of(t).pk},
+    "reapplication_review": lambda t, w: {"reapplication_id": reapplication_of(t).pk},
+    "reapplication_merge": lambda t, w: {"reapplication_id": reapplication_of(t).pk},
+    "job": lambda t, w: {"job_id": t.message.application.job_id},
+    "job_status": lambda t, w: {"job_id": t.message.application.job_id},
+    "job_follow": lambda t, w: {"job_id": t.message.application.job_id},
     "follow_up_delete": lambda t, w: {"step_id": t.step.pk},
+    "campaign": lambda t, w: {"campaign_id": Campaign.objects.get_or_create(
+        company=t.company, name="roles", defaults={"send_at": timezone.now()})[0].pk},
+    "campaign_cancel": lambda t, w: {"campaign_id": Campaign.objects.get_or_create(
+        company=t.company, name="roles", defaults={"send_at": timezone.now()})[0].pk},
     "template_edit": lambda t, w: {"kind": "rejection"},
     "template_preview": lambda t, w: {"kind": "rejection"},
     "template_variant_add": lambda t, w: {"kind": "rejection"},

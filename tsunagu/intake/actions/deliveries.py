@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.intake.actions.events import record_application_event
+from tsunagu.intake.actions.job_events import record_jobs
 from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable, load_json
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
 from tsunagu.lib import queue
@@ -135,6 +136,8 @@ def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDeliver
     except Exception as exc:  # noqa: BLE001 - a payload we cannot read is recorded for HR, not retried forever
         logger.exception("webhook delivery %s could not be processed", delivery.pk)
         return _finish(delivery, DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    if outcome.jobs:  # a job event: the job is stored; nothing is mailed because it opened
+        return _finish(delivery, DeliveryStatus.PROCESSED, record_jobs(connection.company, outcome.jobs))
     if not outcome.events:
         return _finish(delivery, DeliveryStatus.IGNORED, outcome.ignored)
     results = []

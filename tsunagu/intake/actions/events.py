@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from tsunagu.companies.models import Company
 from tsunagu.intake.events import IncomingApplicationEvent
-from tsunagu.messaging.actions import notices
+from tsunagu.messaging.actions import notices, reapplication_alerts
 from tsunagu.talent import actions as talent
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
 from tsunagu.talent.stages import map_stage
@@ -60,6 +60,8 @@ def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
     if not stale:
         previous_status = application.status
         talent.apply_status(application, **status_changes(event, candidate, job))
+        if created and event.notify:  # someone the company knew applies again: HR is told, once per application
+            reapplication_alerts.on_new_application(company, application)
         outcome = plan_or_cancel_notice(application, previous_status, created, event)
 
     event_row(company, application, event, stale=stale, outcome=outcome).save(force_insert=True)

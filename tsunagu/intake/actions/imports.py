@@ -26,6 +26,7 @@ from tsunagu.intake.csv_import import CsvFileError
 from tsunagu.intake.events import IncomingApplicationEvent
 from tsunagu.intake.models import ImportJob, ImportStatus
 from tsunagu.lib import bulk, queue
+from tsunagu.messaging.actions import reapplication_alerts
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent import actions as talent
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
@@ -205,6 +206,7 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
         pending = _applications_with_pending_notices(company, [a.pk for a in batch.saved_applications()])
         recorded: set[str] = set()
         events: list[tuple] = []  # (application, event, stale, outcome), written after the applications
+        new_notified: list[Application] = []  # new applications of an import that notifies: re-applications?
         for row in todo:
             event = row.event
             if event.event_id in recorded:  # the same row twice in the file
@@ -240,6 +242,8 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
             if created:
                 application = batch.create_application(external_id=event.external_id, candidate=candidate,
                                                        job=job, source=event.source)
+                if event.notify:
+                    new_notified.append(application)
             outcome = "stale: a newer event already set the status" if stale else ""
             if not stale:
                 batch.apply_status(application, **status_changes(event, candidate, job))
@@ -249,6 +253,8 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
             tally.count(EventResult(application, created=created, duplicate=False, outcome=outcome))
         batch.flush()
         _insert_events(company, events)
+        for application in new_notified:  # in file order, as record_application_event would have found them
+            reapplication_alerts.on_new_application(company, application)
     return tally
 
 

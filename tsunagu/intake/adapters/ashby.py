@@ -20,11 +20,16 @@ from tsunagu.intake.adapters.base import (
     text_field,
     validated,
 )
-from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
 from tsunagu.talent.data import CandidateData, JobData
 
 APPLICATION_ACTIONS = {"applicationUpdate", "candidateStageChange", "candidateHire", "applicationSubmit"}
 STATUSES = {"Archived": "rejected", "Hired": "hired", "Active": "active", "Lead": "active"}
+# Job events: the job is stored (talent.actions.jobs.save_job); one that opens gets its rediscovery shortlist
+# in the console, nothing is mailed. Ashby's job statuses are Draft, Open, Closed and Archived: only Open is open.
+JOB_ACTIONS = {"jobCreate", "jobUpdate"}
+# A posting describes its job (text, location); whether the job is open is the job's status, not the posting's.
+JOB_POSTING_ACTIONS = {"jobPostingUpdate", "jobPostingPublish", "jobPostingUnpublish"}
 
 
 # The fields events() reads, as Ashby documents them: a body of another shape is refused (400).
@@ -58,6 +63,38 @@ class _Data(Shape):
     application: _Application | None = None
 
 
+class _Named(Shape):
+    name: StrictStr | None = None
+
+
+class _Job(Shape):
+    id: Identifier | None = None
+    title: StrictStr | None = None
+    status: StrictStr | None = None
+    departmentName: StrictStr | None = None  # noqa: N815
+    locationName: StrictStr | None = None  # noqa: N815
+    department: _Named | None = None
+    location: _Named | None = None
+
+
+class _JobPosting(Shape):
+    id: Identifier | None = None
+    jobId: Identifier | None = None  # noqa: N815
+    title: StrictStr | None = None
+    descriptionPlain: StrictStr | None = None  # noqa: N815
+    departmentName: StrictStr | None = None  # noqa: N815
+    locationName: StrictStr | None = None  # noqa: N815
+
+
+class _JobData(Shape):
+    job: _Job | None = None
+    jobPosting: _JobPosting | None = None  # noqa: N815
+
+
+class _JobBody(Shape):
+    data: _JobData | None = None
+
+
 class _Body(Shape):
     data: _Data | None = None
 
@@ -73,6 +110,11 @@ class Ashby(Adapter):
 
     def parse(self, connection, headers, payload, body):
         action, event_id = text_field(payload, "action"), text_field(payload, "webhookActionId")
+        if action in JOB_ACTIONS | JOB_POSTING_ACTIONS:
+            data = validated(_JobBody, payload, "body").data or _JobData()
+            found = (data.job.id if data.job else None) if action in JOB_ACTIONS else (
+                data.jobPosting.jobId if data.jobPosting else None)
+            return Parsed(event_id=event_id, action=action, relevant=found not in (None, ""))
         if action not in APPLICATION_ACTIONS:
             return Parsed(event_id=event_id, action=action, relevant=False)
         application = (validated(_Body, payload, "body").data or _Data()).application or _Application()
@@ -80,6 +122,8 @@ class Ashby(Adapter):
         return Parsed(event_id=event_id, action=action, relevant=bool(application_id), application_id=application_id)
 
     def events(self, connection, payload):
+        if payload.get("action") in JOB_ACTIONS | JOB_POSTING_ACTIONS:
+            return Outcome(jobs=[job_from(payload["action"], payload["data"])])
         application = payload["data"]["application"]
         status = STATUSES.get(application.get("status"), "active")
         archive_reason = application.get("archiveReason") or {}
@@ -108,6 +152,24 @@ class Ashby(Adapter):
         headers = {"Ashby-Signature": f"sha256={hmac_sha256_hex(connection.secret, body)}",
                    "Content-Type": "application/json"}
         return headers, body, payload
+
+
+def job_from(action: str, data: dict) -> IncomingJob:
+    """The job a job or job-posting event describes (None: not said, the stored value is kept)."""
+    if action in JOB_POSTING_ACTIONS:
+        posting = data["jobPosting"]
+        return IncomingJob(external_id=str(posting["jobId"]), description=posting.get("descriptionPlain"),
+                           location=posting.get("locationName") or None,
+                           category=posting.get("departmentName") or None,
+                           fallback_title=posting.get("title") or "")
+    job = data["job"]
+    status = job.get("status")
+    return IncomingJob(
+        external_id=str(job["id"]), title=job.get("title") or None,
+        category=job.get("departmentName") or (job.get("department") or {}).get("name") or None,
+        location=job.get("locationName") or (job.get("location") or {}).get("name") or None,
+        status=("open" if status == "Open" else "closed") if status else None,
+    )
 
 
 ADAPTER = Ashby()

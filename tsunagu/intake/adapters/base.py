@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
 from tsunagu.lib import strict_json
 
 # Shared webhook secrets shorter than this are refused: they could be guessed.
@@ -43,6 +43,8 @@ class Outcome:
 
     events: list[IncomingApplicationEvent] = field(default_factory=list)
     ignored: str = ""
+    # Jobs a job event describes (recorded with talent's save_job; nothing is mailed when one opens).
+    jobs: list[IncomingJob] = field(default_factory=list)
 
 
 class BadPayload(ValueError):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from html import unescape
 
+from django.utils.html import strip_tags
 from pydantic import StrictStr
 
 from tsunagu.intake.adapters.base import (
@@ -21,7 +24,7 @@ from tsunagu.intake.adapters.base import (
     text_field,
     validated,
 )
-from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
 from tsunagu.talent.data import CandidateData, JobData
 
 # Actions that carry an application whose status we follow; anything else (e.g. the ping sent when a
@@ -32,6 +35,10 @@ APPLICATION_ACTIONS = {
 }
 STATUS_BY_ACTION = {"reject_candidate": "rejected", "unreject_candidate": "active", "hire_candidate": "hired",
                     "candidate_hired": "hired"}
+# Job and job-post events: the job is stored (talent.actions.jobs.save_job); a job that opens gets its
+# rediscovery shortlist in the console, nothing is mailed. A deleted job is closed; a deleted post changes nothing.
+JOB_ACTIONS = {"job_created", "job_updated", "job_deleted"}
+JOB_POST_ACTIONS = {"job_post_created", "job_post_updated"}
 
 
 # The fields events() reads, as Greenhouse documents them: a body of another shape is refused (400).
@@ -66,8 +73,39 @@ class _Application(Shape):
     last_activity_at: Stamp = None
 
 
+class _Office(Shape):
+    name: StrictStr | None = None
+    location: _Named | None = None
+
+
+class _FullJob(Shape):
+    id: Identifier | None = None
+    name: StrictStr | None = None
+    status: StrictStr | None = None
+    notes: StrictStr | None = None
+    departments: list[_Named | None] | None = None
+    offices: list[_Office | None] | None = None
+
+
+class _JobPost(Shape):
+    id: Identifier | None = None
+    job_id: Identifier | None = None
+    title: StrictStr | None = None
+    content: StrictStr | None = None
+    location: _Named | None = None
+
+
 class _Payload(Shape):
     application: _Application | None = None
+
+
+class _JobPayload(Shape):
+    job: _FullJob | None = None
+    job_post: _JobPost | None = None
+
+
+class _JobBody(Shape):
+    payload: _JobPayload | None = None
 
 
 class _Body(Shape):
@@ -85,6 +123,10 @@ class Greenhouse(Adapter):
 
     def parse(self, connection, headers, payload, body):
         event_id, action = header_id(headers, "Greenhouse-Event-ID"), text_field(payload, "action")
+        if action in JOB_ACTIONS | JOB_POST_ACTIONS:
+            body = validated(_JobBody, payload, "body").payload or _JobPayload()
+            job_id = _job_id(body, action)
+            return Parsed(event_id=event_id, action=action, relevant=bool(job_id))
         if action not in APPLICATION_ACTIONS:
             return Parsed(event_id=event_id, action=action, relevant=False)
         application = (validated(_Body, payload, "body").payload or _Payload()).application or _Application()
@@ -94,6 +136,8 @@ class Greenhouse(Adapter):
 
     def events(self, connection, payload):
         action = payload.get("action")
+        if action in JOB_ACTIONS | JOB_POST_ACTIONS:
+            return Outcome(jobs=[job_from(action, payload["payload"])])
         application = payload["payload"]["application"]
         candidate = application.get("candidate") or {}
         if application.get("prospect"):
@@ -127,6 +171,44 @@ class Greenhouse(Adapter):
         headers = {"Signature": f"sha256 {hmac_sha256_hex(connection.secret, body)}",
                    "Greenhouse-Event-ID": f"tsunagu-test-{uuid.uuid4()}", "Content-Type": "application/json"}
         return headers, body, payload
+
+
+def _job_id(body: _JobPayload, action: str) -> str:
+    if action in JOB_ACTIONS:
+        found = body.job.id if body.job else None
+    else:
+        found = body.job_post.job_id if body.job_post else None
+    return "" if found in (None, "") else str(found)
+
+
+def job_from(action: str, payload: dict) -> IncomingJob:
+    """The job a job or job-post event describes (None: the event does not say, the stored value is kept)."""
+    if action in JOB_POST_ACTIONS:
+        post = payload["job_post"]
+        return IncomingJob(external_id=str(post["job_id"]), description=_plain(post.get("content")),
+                           location=((post.get("location") or {}).get("name")) or None,
+                           fallback_title=post.get("title") or "")
+    job = payload["job"]
+    if action == "job_deleted":
+        return IncomingJob(external_id=str(job["id"]), status="closed", fallback_title=job.get("name") or "")
+    departments = [d.get("name") for d in job.get("departments") or [] if d and d.get("name")]
+    offices = [(o.get("location") or {}).get("name") or o.get("name") for o in job.get("offices") or [] if o]
+    return IncomingJob(
+        external_id=str(job["id"]), title=job.get("name") or None,
+        category=departments[0] if departments else None,
+        location="、".join(office for office in offices if office) or None,
+        description=_plain(job.get("notes")),
+        # Greenhouse's statuses are open, closed and draft: only open is open.
+        status="open" if job.get("status") == "open" else "closed" if job.get("status") else None,
+    )
+
+
+def _plain(html: str | None) -> str | None:
+    """A posting's HTML as text (tags dropped, entities read, block ends as line breaks); None when absent."""
+    if html is None:
+        return None
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|li|h[1-6])>", "\n", html)
+    return unescape(strip_tags(text)).strip()
 
 
 ADAPTER = Greenhouse()

@@ -25,6 +25,7 @@ from tsunagu.companies.models import Company
 from tsunagu.lib import dkim_signing
 from tsunagu.messaging import provider_backends
 from tsunagu.messaging.actions import notices
+from tsunagu.messaging.actions.campaigns import campaign_stop_reasons
 from tsunagu.messaging.actions.followups import stop_reasons
 from tsunagu.messaging.actions.suppression import suppressed_reason
 from tsunagu.messaging.compose import RenderingUnavailable, build_email
@@ -138,7 +139,8 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -
     with_offers = candidates_hired_or_holding_offers(
         [m.application.candidate_id for m in messages if m.kind == MessageKind.REJECTION])
     suppressions = _suppressions_for(messages)
-    follow_up_stops = stop_reasons(messages)
+    # Follow-ups and campaign mail can wait weeks for their slot: re-applied, hired, ... since they were planned.
+    follow_up_stops = {**stop_reasons(messages), **campaign_stop_reasons(messages)}
     # A slow mail server (some tarpit at several seconds a message) must not keep this batch past its lease:
     # the sweep would hand the rest to another worker while this one still sends them, twice.
     hand_back_after = time.monotonic() + SENDING_LEASE.total_seconds() / 2
@@ -149,6 +151,10 @@ def deliver_due_messages(*, batch_size: int = DELIVERY_BATCH, connection=None) -
                 break
             if message.kind == MessageKind.REJECTION and message.application.status != "rejected":
                 # Belt and braces: an undo that raced with the claim still stops the notice.
+                _mark_cancelled(message, f"application {message.application.status}")
+                continue
+            if message.kind == MessageKind.WELCOME_BACK and message.application.status != "active":
+                # A thank-you for applying again reads wrong once the decision was made (a rejection says it all).
                 _mark_cancelled(message, f"application {message.application.status}")
                 continue
             if message.kind == MessageKind.REJECTION and message.application.candidate_id in with_offers:

@@ -16,7 +16,7 @@ from tsunagu.messaging.actions.suppression import suppressed_reason
 from tsunagu.messaging.models import FIXED_CONTENT_KINDS, Message, MessageKind, MessageStatus
 from tsunagu.messaging.schedule import next_send_time
 from tsunagu.messaging.selectors import candidates_hired_or_holding_offers, suppression_for
-from tsunagu.talent.models import Application
+from tsunagu.talent.models import Application, ApplicationStatus
 
 DELIVERY_TASK = "tsunagu.messaging.tasks.deliver_due_messages_task"
 # At most one delivery task waits in the queue at a time (see lib.queue.request_once); the task takes this
@@ -108,7 +108,11 @@ def _set_status(message: Message, status: str, *, cancel_reason: str = "", statu
 def cancel_pending_notices(application: Application, *, reason: str) -> int:
     """Undo: cancel every notice for the application that has not started sending. Rejections that had
     been combined into a cancelled notice get a notice of their own again."""
-    pending = list(Message.objects.filter(application=application, status=MessageStatus.SCHEDULED))
+    pending = Message.objects.filter(application=application, status=MessageStatus.SCHEDULED)
+    if application.status == ApplicationStatus.ACTIVE:
+        # Still in selection (a stage moved on): the thank-you for applying again stands; a decision cancels it.
+        pending = pending.exclude(kind=MessageKind.WELCOME_BACK)
+    pending = list(pending)
     cancelled = Message.objects.filter(pk__in=[m.pk for m in pending], status=MessageStatus.SCHEDULED).update(
         status=MessageStatus.CANCELLED, cancelled_at=timezone.now(), cancel_reason=reason[:200], updated_at=timezone.now()
     )

@@ -12,6 +12,8 @@ from tsunagu.companies.models import Company
 from tsunagu.lib import bulk
 from tsunagu.lib.bulk import filter_in, insert_objects, new_instance, update_objects
 from tsunagu.talent import normalize
+from tsunagu.talent.actions import pool
+from tsunagu.talent.actions.pool import refresh_pool_entries
 from tsunagu.talent.data import CandidateData, JobData
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus, Candidate, Job
 from tsunagu.talent.stages import Stage
@@ -57,6 +59,8 @@ def upsert_candidate(company: Company, data: CandidateData) -> Candidate:
         changed = refresh_candidate(candidate, values)
         if changed:
             candidate.save(update_fields=[*changed, "updated_at"])
+        if {"name", "name_kana"} & set(changed):  # the name's folds and search tokens follow
+            refresh_pool_entries(company, [candidate.pk])
     return candidate
 
 
@@ -103,6 +107,9 @@ def apply_status(application: Application, *, status: str, stage: Stage, stage_r
                occurred_at=occurred_at, candidate=candidate, job=job, applied_at=applied_at, channel=channel,
                evaluation=evaluation, tags=tags)
     application.save()
+    # The person's pool entry (stage reached, state, automatic tags, search tokens) follows the application.
+    refresh_pool_entries(Application.company.field.get_cached_value(application, None) or application.company_id,
+                         [candidate.pk])
 
 
 def set_status(application: Application, *, status: str, stage: Stage, stage_raw: str, rejection_reason: str,
@@ -150,6 +157,19 @@ APPLICATION_STATUS_FIELDS = ["candidate", "job", "status", "stage", "stage_raw",
                              "updated_at"]
 
 
+class _IdentitySet:
+    """Objects by identity (unsaved model instances are neither hashable nor equal to one another)."""
+
+    def __init__(self, objs=()):
+        self._objs = {id(obj): obj for obj in objs}
+
+    def __contains__(self, obj) -> bool:
+        return id(obj) in self._objs
+
+    def __iter__(self):
+        return iter(self._objs.values())
+
+
 class TalentBatch:
     """The jobs, candidates and applications of one company that a batch of events touches, read with a few
     queries, changed in memory and written by `flush()` with a few bulk statements.
@@ -173,6 +193,7 @@ class TalentBatch:
         # id(object) -> (object, names of the changed fields), for objects that exist in the database.
         self._changed: dict[type, dict[int, tuple[object, set[str]]]] = {Job: {}, Candidate: {}, Application: {}}
         self._job_values_cache: dict[JobData, tuple[str, str, str]] = {}
+        self._filled = _IdentitySet()  # candidates whose pool entry the last flush computed in memory
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -309,17 +330,43 @@ class TalentBatch:
         """Write every change since the last flush: new rows by multi-row INSERTs (which fill in their primary
         keys, so later changes update them), changed rows by UPDATEs of just the fields that changed."""
         now = timezone.now()
+        # The pool entries of people new in this batch are computed in memory (all their applications are
+        # here) and inserted with them; the other people touched are refreshed from the database after.
+        new_entries = pool.fill_new_entries(self.company, self._new_candidates_with_applications(), now)
+        touched: list[Candidate | Application] = []
         for model in (Job, Candidate, Application):
             # A new application's candidate and job were inserted just above: their ids are known by now.
             new, self._new[model] = self._new[model], []
             insert_objects(model, new, now=now)
             changed, self._changed[model] = self._changed[model], {}
+            if model is Candidate:
+                pool.insert_automatic_tags(self.company, new_entries, now)
+                touched.extend(obj for obj, _fields in changed.values())
+            elif model is Application:
+                touched.extend(obj for obj in new if Application.candidate.field.get_cached_value(obj, None)
+                               not in self._filled)
+                touched.extend(obj for obj, _fields in changed.values())
             by_fields: dict[frozenset, list] = {}
             for obj, fields in changed.values():
                 obj.updated_at = now
                 by_fields.setdefault(frozenset(fields), []).append(obj)
             for fields, objs in by_fields.items():
                 update_objects(model, objs, sorted({*fields, "updated_at"}))
+        # Once per flush (a chunk of an import), not per row.
+        refresh_pool_entries(self.company, {obj.candidate_id if isinstance(obj, Application) else obj.pk
+                                            for obj in touched} - {c.pk for c in self._filled})
+        self._filled = _IdentitySet()
+
+    def _new_candidates_with_applications(self) -> list[tuple[Candidate, list[Application]]]:
+        """The candidates to insert at the next flush, each with its applications (all in memory)."""
+        by_candidate: dict[int, list[Application]] = {id(c): [] for c in self._new[Candidate]}
+        changed = [obj for obj, _fields in self._changed[Application].values()]
+        for application in (*self._new[Application], *changed):
+            candidate = Application.candidate.field.get_cached_value(application, None)
+            if candidate is not None and id(candidate) in by_candidate:
+                by_candidate[id(candidate)].append(application)
+        self._filled = _IdentitySet(self._new[Candidate])
+        return [(candidate, by_candidate[id(candidate)]) for candidate in self._new[Candidate]]
 
 
 def refresh_planner_statistics() -> None:

@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='job',
             name='description',
-            field=models.TextField(blank=True, verbose_name='仕事内容'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='仕事内容'),
         ),
         migrations.AddField(
             model_name='job',
@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='job',
             name='location',
-            field=models.CharField(blank=True, max_length=200, verbose_name='勤務地'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=200, verbose_name='勤務地'),
         ),
         migrations.AddField(
             model_name='job',
@@ -159,17 +159,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='job',
             name='requirements',
-            field=models.TextField(blank=True, verbose_name='応募資格・求めるスキル'),
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='応募資格・求めるスキル'),
         ),
         migrations.AddField(
             model_name='job',
             name='search_tokens',
-            field=models.TextField(blank=True, editable=False),
+            field=models.TextField(blank=True, db_default='', default='', editable=False),
         ),
         migrations.AddField(
             model_name='job',
             name='status',
-            field=models.CharField(choices=[('open', '募集中'), ('closed', '募集終了')], default='open', max_length=16, verbose_name='募集状況'),
+            field=models.CharField(choices=[('open', '募集中'), ('closed', '募集終了')], db_default='open', default='open', max_length=16, verbose_name='募集状況'),
         ),
         migrations.AddIndex(
             model_name='candidate',

@@ -251,11 +251,13 @@ def test_a_flush_with_nothing_changed_writes_nothing(two_companies, django_asser
 
 
 def updated_columns(queries) -> dict[str, list[tuple[str, ...]]]:
-    """The SET columns of each UPDATE statement captured, by table."""
+    """The SET columns of each UPDATE statement captured, by table (the pool refresh's reads and writes of the
+    derived fields and tags after the batch's own statements are left out)."""
     updates: dict[str, list[tuple[str, ...]]] = {}
     for query in queries:
         match = re.search(r'UPDATE "(\w+)" SET (.*) WHERE', query["sql"])
-        assert match, query["sql"]
+        if not match or "search_tokens" in match.group(2):
+            continue
         updates.setdefault(match.group(1), []).append(tuple(re.findall(r'"(\w+)" = ', match.group(2))))
     return updates
 

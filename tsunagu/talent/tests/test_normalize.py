@@ -100,3 +100,11 @@ def test_looks_like_reading():
 def test_existing_keys_are_unchanged_by_the_new_folds():
     assert normalize.name_key("髙橋 𠮷子") == "髙橋𠮷子"
     assert normalize.kana_key("サトウ") == "サトウ"
+
+
+def test_a_reading_is_folded_word_by_word():
+    from tsunagu.talent.normalize import reading_fold
+
+    # The イ of the given name does not lengthen the シ of the family name before it.
+    assert reading_fold("ﾀｶﾊｼ ｲﾁﾛｳ") == reading_fold("たかはし　いちろう") == "タカハシ" + reading_fold("イチロー")
+    assert reading_fold("いちろう") in reading_fold("タカハシ イチロウ")

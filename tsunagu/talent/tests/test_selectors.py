@@ -74,8 +74,6 @@ def test_found_by_the_reading_in_katakana_or_half_width_katakana(pool, query, fo
     assert names(acme, query=query) == [found]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: search_candidates folds the query with name_key, not kana_key: a "
-                                       "reading typed in hiragana is not folded to katakana as the stored kana_key is")
 @pytest.mark.parametrize("query, found", [("たかはし", "髙橋 𠮷子"), ("さとう はなこ", "佐藤 花子")])
 def test_found_by_the_reading_in_hiragana(pool, query, found):
     acme, _globex = pool

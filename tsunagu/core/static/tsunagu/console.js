@@ -12,3 +12,24 @@ document.addEventListener("submit", function (event) {
   var question = (button && button.dataset.confirm) || event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 }, true);
+// <details data-open-wide>: open on a wide screen, folded on a phone (the pool page's filters and facets).
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.matchMedia("(min-width: 701px)").matches) return;
+  document.querySelectorAll("details[data-open-wide]").forEach(function (details) { details.open = true; });
+});
+// <input type="checkbox" data-check-all="name">: ticks or clears every checkbox called `name` in its form.
+document.addEventListener("change", function (event) {
+  var all = event.target.closest && event.target.closest("[data-check-all]");
+  if (!all || !all.form) return;
+  all.form.querySelectorAll('input[type=checkbox][name="' + all.dataset.checkAll + '"]').forEach(function (box) {
+    box.checked = all.checked;
+  });
+});
+// An htmx form with data-swap-errors: a 400 answer (the form with its error) is swapped in like a 200.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (event.detail.xhr.status === 400 && source && source.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
