@@ -24,6 +24,7 @@ from tsunagu.talent.fulltext import TokensMatch, clean_groups
 from tsunagu.talent.models import Application, Candidate, CandidateTag, TagKind
 from tsunagu.talent.pool_query import PoolQuery, query_words, tag_key
 from tsunagu.talent.regions import PREFECTURE_NAMES
+from tsunagu.talent.search_index import tag_token
 from tsunagu.talent.search_reasons import match_reasons
 from tsunagu.talent.stages import Stage
 
@@ -61,8 +62,14 @@ def search_pool(company: Company, query: PoolQuery) -> QuerySet[Candidate]:
                 rows = rows.filter(phone_e164=value)
             else:
                 groups.append(value)
-        if groups:
-            rows = rows.filter(TokensMatch(groups))
+    else:
+        groups = []
+    # Tags and skills are tokens of the document too (search_index.tag_token): each is one more term of the
+    # same full-text match, intersected by the index (measured at 1,000,000 people, the list of everyone with
+    # a common tag built for each request cost ~170 ms).
+    groups += [[[tag_token(tag_key(tag))]] for tag in query.tags]
+    if groups:
+        rows = rows.filter(TokensMatch(groups))
     rows = _filtered(company, rows, query)
     return rows.order_by("-last_applied_at", "-pk")
 
@@ -79,11 +86,6 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _filtered(company: Company, rows: QuerySet[Candidate], query: PoolQuery) -> QuerySet[Candidate]:
-    # IN (subquery), not a correlated EXISTS: SQLite then reads the few people with the tag from the tag index
-    # instead of testing every candidate of the company one by one (measured on 20,000 people: 805 ms → 2 ms).
-    for tag in query.tags:
-        rows = rows.filter(pk__in=CandidateTag.objects.filter(company=company, key=tag_key(tag))
-                           .values("candidate_id"))
     if query.stage_at_least:
         rows = rows.filter(stage_reached__gte=query.stage_at_least)
     if query.evaluation:

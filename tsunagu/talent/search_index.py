@@ -21,6 +21,7 @@ compound in its context.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import unicodedata
@@ -79,13 +80,21 @@ def name_grams(folded: str) -> list[str]:
     return list(grams)
 
 
+def tag_token(key: str) -> str:
+    """The token that stands for one tag or skill (its CandidateTag.key) in a document, whatever the tag holds
+    ("C/C++", "リーダー経験"): letters and digits only. A tag filter is then one more term of the full-text
+    match, intersected in the index, rather than a list of everyone with the tag built for every request."""
+    return "tag" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
 def candidate_document(
     *, name="", name_kana="", skills=(), tags=(), note="", desired_job="", region_text="", job_titles=(),
-    job_categories=(),
+    job_categories=(), tag_keys=(),
 ) -> str:
-    """Candidate.search_tokens: name and reading grams first, then skills, tags, wishes and past jobs, the note
-    last (a document is cut at MAX_DOCUMENT_TOKENS)."""
+    """Candidate.search_tokens: name and reading grams and the tags' own tokens (tag_token) first, then skills,
+    tags, wishes and past jobs, the note last (a document is cut at MAX_DOCUMENT_TOKENS)."""
     tokens = dict.fromkeys(_name_tokens(name, name_kana))
+    tokens.update(dict.fromkeys(tag_token(key) for key in tag_keys if key))
     texts = (*(skills or ()), *(tags or ()), desired_job, region_text, *(job_titles or ()), *(job_categories or ()))
     for text in (*texts, note):
         tokens.update(dict.fromkeys(text_tokens(text or "")))

@@ -249,6 +249,7 @@ def derived_values(candidate, history: list[tuple], labels: list[tuple[str, str]
             note=candidate.note, desired_job=candidate.desired_job, region_text=region,
             job_titles=list(dict.fromkeys(row[10] for row in history)),
             job_categories=list(dict.fromkeys(row[11] for row in history if row[11])),
+            tag_keys=[tag_key(label) for _kind, label in labels],
         ),
     }
 
