@@ -19,9 +19,10 @@ from tsunagu.lib.api_schemas import (
 )
 from tsunagu.talent.actions import pool as pool_actions
 from tsunagu.talent.models import ApplicationStatus, Candidate, CandidateTag, PoolState, TagKind
+from tsunagu.talent.pool_page import search_page
 from tsunagu.talent.pool_query import MAX_QUERY_LENGTH, MAX_QUERY_TAGS, MAX_TAG_LENGTH, PoolQuery
 from tsunagu.talent.regions import region_code
-from tsunagu.talent.search import count_matches, match_reasons, search_pool
+from tsunagu.talent.search import match_reasons
 from tsunagu.talent.stages import Stage
 
 router = Router()
@@ -96,8 +97,8 @@ class CandidateListOut(Schema):
         "pool_state": "rejected", "last_applied_at": "2025-10-01T00:00:00Z", "matched": ["氏名(異体字を同一視)"],
     }]}]})
 
-    total: int = Field(description="How many people match (all pages), counted up to 10,000")
-    total_exact: bool = Field(description="False when more than 10,000 people match: `total` is then 10,000")
+    total: int = Field(description="How many people match (all pages), counted up to 2,000")
+    total_exact: bool = Field(description="False when more than 2,000 people match: `total` is then 2,000")
     results: list[CandidateSummaryOut]
 
 
@@ -180,12 +181,11 @@ def list_candidates(request, filters: Query[CandidateFilter]):
     (`matched`). Records merged into another are never listed."""
     refuse_unknown_query(request, CandidateFilter)
     query = filters.pool_query()
-    rows = search_pool(request.auth, query)
-    page = list(rows[filters.offset:filters.offset + filters.limit])
+    found = search_page(request.auth, query, offset=filters.offset, limit=filters.limit)
+    page = found.candidates
     reasons = match_reasons(page, query)
     tags = _tag_lists(page)
-    total, exact = count_matches(rows)
-    return {"total": total, "total_exact": exact,
+    return {"total": found.total, "total_exact": found.exact,
             "results": [_summary(c, tags[c.pk], reasons.get(c.pk, [])) for c in page]}
 
 

@@ -16,10 +16,9 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from tsunagu.companies.models import Company
-from tsunagu.lib.bulk import filter_in
 from tsunagu.talent.fulltext import TokensMatch, clean_groups
 from tsunagu.talent.models import Application, Candidate, CandidateTag, TagKind
 from tsunagu.talent.pool_query import PoolQuery, query_words, tag_key
@@ -28,17 +27,13 @@ from tsunagu.talent.search_index import tag_token
 from tsunagu.talent.search_reasons import match_reasons
 from tsunagu.talent.stages import Stage
 
-__all__ = ["PoolQuery", "search_pool", "facet_counts", "match_reasons", "candidates_matching", "query_words",
+__all__ = ["PoolQuery", "search_pool", "filtered_rows", "match_reasons", "candidates_matching", "query_words",
            "count_matches", "COUNT_LIMIT"]
 
-# Facets are counted over at most this many of the most recent matches: a bound on the work of one page view
-# whatever the size of the pool (beyond it, the counts are those of the most recent matches, and the page says
-# so). Measured on SQLite with 200,000 people, 高橋: 5,000 took 266 ms, 2,000 took 100 ms.
-FACET_SCAN_LIMIT = 2_000
-FACET_NAMES = ("tag", "skill", "stage", "region", "evaluation", "job_category")
-# Matches are counted up to this many: past it a page says "10,000人以上" (counting all the people a broad
-# filter matches in a pool of a million is most of the cost of a page, for a figure nobody reads exactly).
-COUNT_LIMIT = 10_000
+# Matches are counted up to this many: past it a page says "2,000人以上" (counting all the people a broad
+# filter matches in a pool of a million is most of the cost of a page, for a figure nobody reads exactly;
+# measured at 1,000,000 people, 高橋: up to 10,000 took 26 ms, up to 2,000 7 ms).
+COUNT_LIMIT = 2_000
 
 
 def count_matches(rows: QuerySet[Candidate], limit: int = COUNT_LIMIT) -> tuple[int, bool]:
@@ -49,12 +44,24 @@ def count_matches(rows: QuerySet[Candidate], limit: int = COUNT_LIMIT) -> tuple[
 
 def search_pool(company: Company, query: PoolQuery) -> QuerySet[Candidate]:
     """The company's candidates matching `query`, most recently applied first. Merged records never appear."""
+    rows, groups = filtered_rows(company, query)
+    if groups is None:
+        return rows.none()
+    if groups:
+        rows = rows.filter(TokensMatch(groups))
+    return rows.order_by("-last_applied_at", "-pk")
+
+
+def filtered_rows(company: Company, query: PoolQuery) -> tuple[QuerySet[Candidate], list | None]:
+    """The company's unmerged candidates passing every filter of `query` but the full-text one, unordered, and
+    the full-text groups they must also match (talent.fulltext; empty: no full-text condition; None: the
+    query box held nothing to look for, so nothing is found)."""
     rows = Candidate.objects.filter(company=company, merged_into__isnull=True)
+    groups = []
     if query.q:
         words = query_words(query.q)
-        if not words:  # only punctuation or particles: nothing to look for, so nothing is found
-            return rows.none()
-        groups = []
+        if not words:  # only punctuation or particles
+            return rows.none(), None
         for kind, value, _word in words:
             if kind == "email":
                 rows = rows.filter(email_key=value)
@@ -62,16 +69,11 @@ def search_pool(company: Company, query: PoolQuery) -> QuerySet[Candidate]:
                 rows = rows.filter(phone_e164=value)
             else:
                 groups.append(value)
-    else:
-        groups = []
     # Tags and skills are tokens of the document too (search_index.tag_token): each is one more term of the
     # same full-text match, intersected by the index (measured at 1,000,000 people, the list of everyone with
     # a common tag built for each request cost ~170 ms).
     groups += [[[tag_token(tag_key(tag))]] for tag in query.tags]
-    if groups:
-        rows = rows.filter(TokensMatch(groups))
-    rows = _filtered(company, rows, query)
-    return rows.order_by("-last_applied_at", "-pk")
+    return _filtered(company, rows, query), groups
 
 
 def candidates_matching(company: Company, token_sets: list[list[str]]) -> QuerySet[Candidate]:
@@ -114,56 +116,6 @@ def _filtered(company: Company, rows: QuerySet[Candidate], query: PoolQuery) -> 
     elif query.contactable is False:
         rows = rows.filter(Q(contact_allowed=False) | Q(email_key=""))
     return rows
-
-
-def facet_counts(company: Company, query: PoolQuery, *, limit: int = 15) -> dict[str, list[tuple[str, str, int]]]:
-    """For each facet ("tag", "skill", "stage", "region", "evaluation", "job_category"): its most frequent
-    values among the matches, as (value to filter by, label, number of people), most frequent first.
-
-    Counted over the FACET_SCAN_LIMIT most recent matches (all of them when there are fewer): their ids are
-    read once, then their tags, fields and applications by primary or foreign key, a few queries per 900."""
-    ids = list(search_pool(company, query).values_list("pk", flat=True)[:FACET_SCAN_LIMIT])
-    counters: dict[str, Counter] = {name: Counter() for name in FACET_NAMES}
-    labels: dict[tuple[str, str], str] = {}
-    # Counted by the database a chunk of ids at a time (GROUP BY): what comes back is one row per value, not
-    # one per tag of every person.
-    tags = (CandidateTag.objects.filter(company=company).values("kind", "key")
-            .annotate(people=Count("pk"), label=Min("label")).order_by())
-    for part in filter_in(tags, "candidate_id", ids):
-        for row in part:
-            counters[row["kind"]][row["key"]] += row["people"]  # (candidate, kind, key) is unique
-            labels.setdefault((row["kind"], row["key"]), row["label"])
-    for field, name in (("stage_reached", "stage"), ("region_code", "region"), ("evaluation", "evaluation")):
-        values = Candidate.objects.values(field).annotate(people=Count("pk")).order_by()
-        for part in filter_in(values, "pk", ids):
-            for row in part:
-                counters[name][row[field]] += row["people"]
-    counters["stage"].pop(Stage.UNKNOWN, None)
-    counters["region"].pop("", None)
-    counters["evaluation"].pop("", None)
-    categories = (Application.objects.filter(company=company).exclude(job__category="")
-                  .values("job__category").annotate(people=Count("candidate_id", distinct=True)).order_by())
-    for part in filter_in(categories, "candidate_id", ids):
-        for row in part:
-            counters["job_category"][row["job__category"]] += row["people"]
-
-    def top(counter: Counter, label, *, value=str, order=None) -> list[tuple[str, str, int]]:
-        ranked = sorted(((item, count) for item, count in counter.items() if count),
-                        key=order or (lambda pair: (-pair[1], str(pair[0]))))
-        return [(value(item), label(item), count) for item, count in ranked[:limit]]
-
-    def tag_label(kind: str):
-        return lambda key: labels[(kind, key)]
-
-    return {
-        # A tag's value is its label (what a filter takes and a link shows).
-        "tag": top(counters["tag"], tag_label("tag"), value=tag_label("tag")),
-        "skill": top(counters["skill"], tag_label("skill"), value=tag_label("skill")),
-        "stage": top(counters["stage"], lambda stage: str(Stage(stage).label), order=lambda pair: -pair[0]),
-        "region": top(counters["region"], lambda code: PREFECTURE_NAMES.get(code, code)),
-        "evaluation": top(counters["evaluation"], str),
-        "job_category": top(counters["job_category"], str),
-    }
 
 
 def stage_choices() -> list[tuple[int, str]]:

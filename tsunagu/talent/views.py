@@ -8,15 +8,15 @@ talent.actions (pool, saved_searches). Viewers read; recruiters and admins chang
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,15 +26,9 @@ from tsunagu.talent.actions import pool
 from tsunagu.talent.actions import saved_searches as saving
 from tsunagu.talent.forms import CandidateProfileForm, SavedSearchForm, TagForm, split_typed_tags
 from tsunagu.talent.models import Candidate, Job, PoolState, SavedSearch, TagKind
+from tsunagu.talent.pool_page import SAMPLE_SIZE, Facets, search_page
 from tsunagu.talent.regions import PREFECTURE_NAMES, PREFECTURES
-from tsunagu.talent.search import (
-    FACET_SCAN_LIMIT,
-    PoolQuery,
-    count_matches,
-    facet_counts,
-    match_reasons,
-    search_pool,
-)
+from tsunagu.talent.search import PoolQuery, match_reasons
 from tsunagu.talent.selectors import applications_of
 from tsunagu.talent.stages import Stage
 
@@ -85,10 +79,9 @@ def campaign_url(query: PoolQuery) -> str | None:
     return f"{url}?{params}" if params else url
 
 
-def facet_links(company, query: PoolQuery) -> list[dict]:
+def facet_links(counts: Facets, query: PoolQuery) -> list[dict]:
     """Each facet's values with their counts and the link that adds (or, when already chosen, removes) the
     filter."""
-    counts = facet_counts(company, query)
     facets = []
     for name, title in FACETS:
         values = []
@@ -147,29 +140,52 @@ def candidates(request):
     }
     if query is None:
         return render(request, "talent/candidates.html", context, status=400)
-    page = CappedPaginator(search_pool(company, query).prefetch_related("tag_rows"), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    rows = list(page.object_list)
+    number = page_number(request.GET.get("page"))
+    found = search_page(company, query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, facets=True)
+    if not found.candidates and number > 1:  # past the last page: show the last one
+        number = max(1, -(-found.total // PAGE_SIZE))
+        found = search_page(company, query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, facets=True)
+    rows = found.candidates
+    prefetch_related_objects(rows, "tag_rows")
     reasons = match_reasons(rows, query) if rows else {}
     context.update({
-        "query": query, "page": page,
+        "query": query, "page": ResultPage(found, number),
         "rows": [{"candidate": c, "reasons": reasons.get(c.pk, []), "region": region_display(c)} for c in rows],
-        "facets": facet_links(company, query), "facet_scan_limit": FACET_SCAN_LIMIT,
+        "facets": facet_links(found.facets, query), "facet_sampled": found.facet_people < found.total
+        or not found.exact, "facet_scan_limit": SAMPLE_SIZE,
         "query_string": query_string(query),
         "campaign_url": campaign_url(query),
     })
     return render(request, "talent/candidates.html", context)
 
 
-class CappedPaginator(Paginator):
-    """Pages over the first talent.search.COUNT_LIMIT matches: `exact` is False when more people match."""
+def page_number(value) -> int:
+    """The page asked for: 1 for anything that is not a page number."""
+    value = (value or "").strip()
+    return max(1, min(int(value), 10**6)) if value.isascii() and value.isdigit() and len(value) < 8 else 1
 
-    exact = True
 
-    @cached_property
-    def count(self) -> int:
-        total, self.exact = count_matches(self.object_list)
-        return total
+class ResultPage:
+    """What the template's pager reads of a Django Page, over a search_page result: the pages reach the first
+    talent.search.COUNT_LIMIT matches (`paginator.exact` is False when more people match)."""
+
+    def __init__(self, found, number: int):
+        self.number = number
+        self.object_list = found.candidates
+        self.paginator = SimpleNamespace(count=found.total, exact=found.exact,
+                                         num_pages=max(1, -(-found.total // PAGE_SIZE)))
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_next(self) -> bool:
+        return self.number < self.paginator.num_pages
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
 
 
 FILTER_LABELS = {

@@ -9,14 +9,15 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
+from tsunagu.talent import pool_page
 from tsunagu.talent.actions import pool
 from tsunagu.talent.data import CandidateData
 from tsunagu.talent.models import Candidate, PoolState
+from tsunagu.talent.pool_page import facet_counts, search_page
 from tsunagu.talent.search import (
     PoolQuery,
     candidates_matching,
     count_matches,
-    facet_counts,
     match_reasons,
     search_pool,
 )
@@ -156,6 +157,38 @@ def test_facet_counts(people):
     assert filtered["job_category"] == [("エンジニア", "エンジニア", 2)]
     assert facet_counts(acme, PoolQuery(q="存在しない言葉"))["tag"] == []
     assert len(facet_counts(acme, PoolQuery(), limit=2)["tag"]) == 2
+
+
+PAGE_QUERIES = [{}, {"q": "高橋"}, {"q": "たかはし"}, {"tags": ("python",)}, {"q": "エンジニア"},
+                {"q": "高橋", "stage_at_least": Stage.FINAL_INTERVIEW}, {"contactable": True}, {"q": "存在しない言葉"},
+                {"q": "、"}]
+
+
+@pytest.mark.parametrize("count_limit, sample_size", [(2000, 500), (3, 2), (1, 1)])
+def test_a_page_holds_what_the_search_finds_whichever_way_it_is_read(people, monkeypatch, count_limit, sample_size):
+    """search_page sorts a small result itself and reads a large one down the recency index (see pool_page):
+    both give the order and the slices of search_pool; the count stops at the limit."""
+    acme, _globex, _ = people
+    monkeypatch.setattr(pool_page, "COUNT_LIMIT", count_limit)
+    monkeypatch.setattr(pool_page, "SAMPLE_SIZE", sample_size)
+    for params in PAGE_QUERIES:
+        query = PoolQuery(**params)
+        expected = [c.pk for c in search_pool(acme, query)]
+        for offset, limit in ((0, 50), (0, 1), (1, 2), (3, 5)):
+            found = search_page(acme, query, offset=offset, limit=limit, facets=True)
+            reachable = expected[:count_limit]  # pages reach the first COUNT_LIMIT matches
+            assert [c.pk for c in found.candidates] == reachable[offset:offset + limit], (params, offset)
+            assert (found.total, found.exact) == (min(len(expected), count_limit), len(expected) <= count_limit)
+            assert found.facet_people == min(len(expected), sample_size, count_limit + 1), params
+
+
+def test_facets_of_a_large_result_are_counted_over_a_sample(people, monkeypatch):
+    acme, _globex, _ = people
+    monkeypatch.setattr(pool_page, "SAMPLE_SIZE", 2)
+    found = search_page(acme, PoolQuery(), facets=True)
+    assert (found.total, found.facet_people) == (4, 2)
+    assert sum(count for _value, _label, count in found.facets["stage"]) <= 2
+    assert max(count for _value, _label, count in found.facets["tag"]) == 2
 
 
 @pytest.mark.parametrize("q, person, reasons", [
