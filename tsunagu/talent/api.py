@@ -18,11 +18,12 @@ from tsunagu.lib.api_schemas import (
     refuse_unknown_query,
 )
 from tsunagu.talent.actions import pool as pool_actions
-from tsunagu.talent.models import ApplicationStatus, Candidate, CandidateTag, PoolState, TagKind
+from tsunagu.talent.models import ApplicationStatus, Candidate, PoolState, TagKind
 from tsunagu.talent.pool_page import search_page
 from tsunagu.talent.pool_query import MAX_QUERY_LENGTH, MAX_QUERY_TAGS, MAX_TAG_LENGTH, PoolQuery
 from tsunagu.talent.regions import region_code
 from tsunagu.talent.search import match_reasons
+from tsunagu.talent.search_reasons import TagRow, tags_of
 from tsunagu.talent.stages import Stage
 
 router = Router()
@@ -142,11 +143,13 @@ class CandidatePatch(InputSchema):
     contact_allowed: bool | None = Field(None, strict=True)
 
 
-def _tag_lists(candidates: list[Candidate]) -> dict[int, dict[str, list[str]]]:
-    lists = {c.pk: {"skills": [], "tags": [], "automatic_tags": []} for c in candidates}
-    for row in CandidateTag.objects.filter(candidate_id__in=list(lists)).order_by("kind", "automatic", "pk"):
-        key = "skills" if row.kind == TagKind.SKILL else "automatic_tags" if row.automatic else "tags"
-        lists[row.candidate_id][key].append(row.label)
+def _tag_lists(tags: dict[int, list[TagRow]]) -> dict[int, dict[str, list[str]]]:
+    lists = {}
+    for pk, rows in tags.items():
+        lists[pk] = {"skills": [], "tags": [], "automatic_tags": []}
+        for row in rows:
+            key = "skills" if row.kind == TagKind.SKILL else "automatic_tags" if row.automatic else "tags"
+            lists[pk][key].append(row.label)
     return lists
 
 
@@ -166,7 +169,7 @@ def candidate_detail(candidate: Candidate) -> dict:
         "applied_at": a.applied_at, "rejected_at": a.rejected_at,
     } for a in candidate.applications.select_related("job").order_by("pk")]
     return {
-        **_summary(candidate, _tag_lists([candidate])[candidate.pk], []),
+        **_summary(candidate, _tag_lists(tags_of([candidate.pk]))[candidate.pk], []),
         "phone": candidate.phone, "desired_job": candidate.desired_job, "note": candidate.note,
         "contact_allowed": candidate.contact_allowed, "channel": candidate.channel,
         "last_rejected_at": candidate.last_rejected_at, "merged_into": candidate.merged_into_id,
@@ -183,8 +186,9 @@ def list_candidates(request, filters: Query[CandidateFilter]):
     query = filters.pool_query()
     found = search_page(request.auth, query, offset=filters.offset, limit=filters.limit)
     page = found.candidates
-    reasons = match_reasons(page, query)
-    tags = _tag_lists(page)
+    page_tags = tags_of([candidate.pk for candidate in page])
+    reasons = match_reasons(page, query, page_tags)
+    tags = _tag_lists(page_tags)
     return {"total": found.total, "total_exact": found.exact,
             "results": [_summary(c, tags[c.pk], reasons.get(c.pk, [])) for c in page]}
 

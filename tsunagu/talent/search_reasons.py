@@ -7,6 +7,7 @@ reason is given exactly when that field alone would have matched the word.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -17,6 +18,26 @@ from tsunagu.talent.regions import prefecture_name
 from tsunagu.talent.search_index import name_grams, text_tokens
 
 
+class TagRow(NamedTuple):
+    """A person's tag or skill as a page shows it (a plain row: a page of 50 people holds ~700)."""
+
+    candidate_id: int
+    kind: str
+    automatic: bool
+    key: str
+    label: str
+
+
+def tags_of(ids: list[int]) -> dict[int, list[TagRow]]:
+    """Each of these candidates' tags and skills: skills first, then HR's tags, then automatic ones."""
+    tags: dict[int, list[TagRow]] = {pk: [] for pk in ids}
+    if ids:
+        rows = CandidateTag.objects.filter(candidate_id__in=ids).order_by("kind", "automatic", "pk")
+        for row in rows.values_list("candidate_id", "kind", "automatic", "key", "label"):
+            tags[row[0]].append(TagRow(*row))
+    return tags
+
+
 def _matches(groups: list[list[str]], tokens: set[str]) -> bool:
     return any(set(token_set) <= tokens for token_set in groups)
 
@@ -25,16 +46,16 @@ def _text(text: str) -> set[str]:
     return set(text_tokens(text or ""))
 
 
-def match_reasons(candidates: Iterable[Candidate], query: PoolQuery) -> dict[int, list[str]]:
-    """For a page of results: candidate id -> the reasons they matched the query words and tag filters."""
+def match_reasons(candidates: Iterable[Candidate], query: PoolQuery,
+                  tags: dict[int, list[TagRow]] | None = None) -> dict[int, list[str]]:
+    """For a page of results: candidate id -> the reasons they matched the query words and tag filters
+    (`tags`: the page's tags_of, when the caller has read them already)."""
     candidates = list(candidates)
     ids = [candidate.pk for candidate in candidates]
-    tags: dict[int, list[CandidateTag]] = {pk: [] for pk in ids}
     jobs: dict[int, set[str]] = {pk: set() for pk in ids}
     words = query_words(query.q) if query.q else []
-    if ids and (words or query.tags):
-        for row in CandidateTag.objects.filter(candidate_id__in=ids).order_by("kind", "automatic", "pk"):
-            tags[row.candidate_id].append(row)
+    if tags is None:
+        tags = tags_of(ids) if words or query.tags else {pk: [] for pk in ids}
     if ids and any(kind == "text" for kind, _value, _word in words):
         for candidate_id, title, category in Application.objects.filter(candidate_id__in=ids).values_list(
                 "candidate_id", "job__title", "job__category"):
@@ -49,21 +70,21 @@ def match_reasons(candidates: Iterable[Candidate], query: PoolQuery) -> dict[int
             elif kind == "phone" and candidate.phone_e164 == value:
                 found.append(_("電話番号"))
             elif kind == "text":
-                found.extend(_text_reasons(candidate, value, word, tags[candidate.pk], jobs[candidate.pk]))
-        for row in tags[candidate.pk]:
+                found.extend(_text_reasons(candidate, value, word, tags.get(candidate.pk, []), jobs[candidate.pk]))
+        for row in tags.get(candidate.pk, []):
             if row.key in tag_keys:
                 found.append(_label(row))
         reasons[candidate.pk] = list(dict.fromkeys(found))
     return reasons
 
 
-def _label(row: CandidateTag) -> str:
+def _label(row: TagRow) -> str:
     if row.kind == TagKind.SKILL:
         return _("スキル: %(label)s") % {"label": row.label}
     return _("タグ: %(label)s") % {"label": row.label}
 
 
-def _text_reasons(candidate: Candidate, groups: list[list[str]], word: str, tags: list[CandidateTag],
+def _text_reasons(candidate: Candidate, groups: list[list[str]], word: str, tags: list[TagRow],
                   jobs: set[str]) -> list[str]:
     found = []
     if _matches(groups, set(name_grams(name_fold(candidate.name)))):
