@@ -98,8 +98,8 @@ class CandidateListOut(Schema):
         "pool_state": "rejected", "last_applied_at": "2025-10-01T00:00:00Z", "matched": ["氏名(異体字を同一視)"],
     }]}]})
 
-    total: int = Field(description="How many people match (all pages), counted up to 2,000")
-    total_exact: bool = Field(description="False when more than 2,000 people match: `total` is then 2,000")
+    total: int = Field(description="How many people match (all pages), counted up to 1,000")
+    total_exact: bool = Field(description="False when more than 1,000 people match: `total` is then 1,000, and pages reach the first 1,000")
     results: list[CandidateSummaryOut]
 
 

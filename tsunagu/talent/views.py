@@ -85,11 +85,14 @@ def facet_links(counts: Facets, query: PoolQuery) -> list[dict]:
     """Each facet's values with their counts and the link that adds (or, when already chosen, removes) the
     filter."""
     facets = []
+    base = reverse("console:candidates")
     for name, title in FACETS:
         values = []
         for value, label, count in counts.get(name, []):
             chosen, toggled = toggle(query, name, value)
-            values.append({"label": label, "count": count, "chosen": chosen, "url": pool_url(toggled)})
+            params = query_string(toggled)
+            values.append({"label": label, "count": count, "chosen": chosen,
+                           "url": f"{base}?{params}" if params else base})
         if values:
             facets.append({"name": name, "title": title, "values": values})
     return facets
