@@ -14,6 +14,8 @@ folded as queries are: matching is exact token equality, so neither database may
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db import connections, transaction
 from django.db.models import BooleanField, Expression, F, Field, Func, QuerySet
 
@@ -107,10 +109,25 @@ def newest_in_walk(rows: QuerySet, groups: list[list[list[str]]], start: int, st
     walk = walk.order_by("-last_applied_at", "-pk")[start:stop]
     if connection.vendor != "postgresql" or not groups:
         return list(walk)
-    with transaction.atomic(using=rows.db), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
+    with planner_without(connection, "enable_bitmapscan", "enable_seqscan"):
         return list(walk)
+
+
+@contextmanager
+def planner_without(connection, *settings: str):
+    """PostgreSQL: these planner methods (enable_bitmapscan, …) off for the queries inside, in a transaction
+    (SET LOCAL), and as they were again afterwards: in a caller's longer transaction, SET LOCAL alone would
+    last to its end and spoil the plans of every query after."""
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join('current_setting(%s)' for _ in settings)}", list(settings))
+        before = cursor.fetchone()
+        for name in settings:
+            cursor.execute("SELECT set_config(%s, 'off', true)", [name])
+        try:
+            yield
+        finally:
+            for name, value in zip(settings, before, strict=True):
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 class RecencyKey(Func):

@@ -26,8 +26,7 @@ ALWAYS_WRITES = {"save", "delete", "create", "get_or_create", "update_or_create"
 QUERYSET_METHODS = {"objects", "filter", "exclude", "all", "select_for_update", "select_related", "order_by",
                     "only", "defer", "using", "prefetch_related", "annotate", "_default_manager", "none"}
 RAW_SQL = {"execute", "executemany"}
-# SET LOCAL: a planner setting for the rest of one transaction (talent.fulltext), not a change of data.
-READ_ONLY_SQL = ("SELECT", "ANALYZE", "PRAGMA", "EXPLAIN", "SHOW", "WITH", "SET LOCAL")
+READ_ONLY_SQL = ("SELECT", "ANALYZE", "PRAGMA", "EXPLAIN", "SHOW", "WITH")
 
 
 def is_writing_module(relative: Path) -> bool:

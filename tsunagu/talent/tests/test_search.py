@@ -182,6 +182,21 @@ def test_a_page_holds_what_the_search_finds_whichever_way_it_is_read(people, mon
             assert found.facet_people == min(len(expected), sample_size, count_limit + 1), params
 
 
+def test_a_broad_search_leaves_the_planner_as_it_found_it(people, monkeypatch):
+    """On PostgreSQL the walk turns planner methods off for its own query only: a caller's transaction (here
+    the test's) keeps its plans."""
+    from django.db import connection
+
+    acme, _globex, _ = people
+    monkeypatch.setattr(pool_page, "COUNT_LIMIT", 1)
+    found = search_page(acme, PoolQuery(q="高橋"), limit=1)
+    assert not found.exact and len(found.candidates) == 1
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan')")
+            assert cursor.fetchone() == ("on", "on")
+
+
 def test_facets_of_a_large_result_are_counted_over_a_sample(people, monkeypatch):
     acme, _globex, _ = people
     monkeypatch.setattr(pool_page, "SAMPLE_SIZE", 2)
