@@ -276,10 +276,10 @@ def _recently_rejected_in(company, job_ids: list[int], now: datetime) -> list[in
     1,000,000 people)."""
     rejected = (Application.objects.filter(company=company, status=ApplicationStatus.REJECTED, job_id__in=job_ids)
                 .order_by("-rejected_at").values_list("candidate_id", flat=True)[:2 * CATEGORY_SAMPLE_SIZE])
-    candidate_ids = list(dict.fromkeys(rejected))
-    listable = [pk for part in filter_in(_listable(company, Candidate.objects.all(), now), "pk", candidate_ids)
-                for pk in part.values_list("pk", flat=True)]
-    return _recent_ids(Candidate.objects.filter(pk__in=listable), CATEGORY_SAMPLE_SIZE) if listable else []
+    candidate_ids = list(dict.fromkeys(rejected))  # most recently rejected first
+    listable = {pk for part in filter_in(_listable(company, Candidate.objects.all(), now), "pk", candidate_ids)
+                for pk in part.values_list("pk", flat=True)}
+    return [pk for pk in candidate_ids if pk in listable][:CATEGORY_SAMPLE_SIZE]
 
 
 def rank_for_job(job: Job, *, limit: int = 50, now: datetime | None = None) -> list[tuple[Candidate, float, list[str]]]:
