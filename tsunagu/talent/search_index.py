@@ -137,7 +137,8 @@ def query_alternatives(term: str) -> list[list[str]]:
 def _bigrams_only(grams: list[str]) -> list[str]:
     """A word's grams without its single letters when it has a bigram: every letter is in a bigram, so they
     add nothing to the condition, and a letter (ー, ン) is held by so many people that reading its list cost
-    PostgreSQL's GIN index most of a search (measured at 1,000,000 people: データ分析 41 ms, without them …)."""
+    PostgreSQL's GIN index most of a search (measured at 1,000,000 people, the GIN part of バックエンド開発:
+    24 ms with them, 16 ms without)."""
     longer = [gram for gram in grams if len(gram) > 1]
     return longer or grams
 

@@ -19,7 +19,7 @@ from tsunagu.talent.search_index import name_grams, text_tokens
 
 
 class TagRow(NamedTuple):
-    """A person's tag or skill as a page shows it (a plain row: a page of 50 people holds ~700)."""
+    """A person's tag or skill as a page shows it (a plain row: a page of 25 people holds ~350)."""
 
     candidate_id: int
     kind: str
