@@ -1,8 +1,8 @@
 """The console's talent pool: the candidates page (one query box, filters, facet counts, saved searches, bulk
 tags) and the candidate page (profile, skills and tags, the history of every application).
 
-Searching is talent.search (PoolQuery, search_pool, facet_counts, match_reasons); every change goes through
-talent.actions (pool, saved_searches). Viewers read; recruiters and admins change.
+Searching is talent.pool_page (search_page: the page, its count and facets) and talent.search_reasons (tags_of,
+match_reasons); every change goes through talent.actions (pool, saved_searches). Viewers read; recruiters and admins change.
 """
 
 from __future__ import annotations
