@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tsunagu.intake",
     "tsunagu.messaging",
     "tsunagu.relay",
+    "tsunagu.privacy",
     "tsunagu.analytics",
 ]
 

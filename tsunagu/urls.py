@@ -10,6 +10,7 @@ from tsunagu.api import api
 from tsunagu.companies import urls as companies
 from tsunagu.intake import urls as intake
 from tsunagu.messaging import urls as messaging
+from tsunagu.privacy import urls as privacy
 from tsunagu.relay import urls as relay
 from tsunagu.talent import urls as talent
 
@@ -24,6 +25,7 @@ console_patterns = [
     *companies.console_patterns,
     *talent.console_patterns,
     *intake.console_patterns,
+    *privacy.console_patterns,
     *relay.console_patterns,
     *messaging.console_patterns,
 ]
@@ -33,6 +35,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("api/v1/", api.urls),
     path("console/", include((console_patterns, "console"))),
+    path("privacy/", include((privacy.urlpatterns, "privacy"))),
     *relay.urlpatterns,
     *messaging.urlpatterns,
     *intake.urlpatterns,

@@ -1,0 +1,1 @@
+"""Privacy records: they hold no personal data of their own beyond keyed hashes."""
