@@ -14,6 +14,7 @@ from tsunagu.intake.jobs_api import router as jobs_router
 from tsunagu.lib.api_schemas import UnknownQueryParameter, unknown_query_body, validation_error_body
 from tsunagu.lib.strict_json import clean_text
 from tsunagu.messaging.api import router as messages_router
+from tsunagu.privacy.api import router as privacy_router
 from tsunagu.relay.api import router as relay_router
 from tsunagu.relay.operator_api import router as operator_router
 from tsunagu.talent.api import router as candidates_router
@@ -103,6 +104,7 @@ def http_error(request, exc: HttpError):
 
 api.add_router("/applications", applications_router, tags=["applications"])
 api.add_router("/candidates", candidates_router, tags=["candidates"])
+api.add_router("/candidates", privacy_router, tags=["candidates"])
 api.add_router("/jobs", jobs_router, tags=["jobs"])
 api.add_router("/messages", messages_router, tags=["messages"])
 api.add_router("/relay", relay_router, tags=["relay"])

@@ -29,6 +29,8 @@ commands:
   security reset-2fa EMAIL     remove a user's authenticator app (a lost phone)
   backup PATH                  copy the data dir into PATH while serving: the SQLite databases through
                                SQLite's online backup API, and the key files (PostgreSQL: pg_dump, see README)
+  privacy purge [--dry-run] [--json]
+                               erase the people whose retention period has ended (the scheduler does it hourly)
   manage COMMAND ...           any Django management command (migrate, createsuperuser, ...)
 
 Run `tsunagu COMMAND --help` for a command's options.
@@ -37,11 +39,11 @@ TSUNAGU_QUEUE_URL, TSUNAGU_SECRET_KEY, TSUNAGU_ENCRYPTION_KEY, TSUNAGU_DEBUG (se
 
 # Public names mapped onto Django management commands.
 COMMANDS = {"serve", "web", "worker", "scheduler", "demo", "company", "user", "import-csv", "ats", "relay", "operator",
-            "secrets", "security", "backup"}
+            "secrets", "security", "backup", "privacy"}
 # One-shot commands bring the database schema up to date first, so a fresh data dir just works.
 # The scale-out processes do not (many of them starting at once must not race to migrate): they refuse.
 MIGRATE_FIRST = {"serve", "demo", "company", "user", "import_csv", "ats", "relay", "operator", "secrets",
-                 "security"}
+                 "security", "privacy"}
 NEED_SCHEMA = {"web", "worker", "scheduler"}
 
 

@@ -139,7 +139,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 # Personal links (tokens in the URL) answer Referrer-Policy: strict-origin (lib/security_headers.py).
-TSUNAGU_SECRET_URL_PREFIXES = ["/r/", "/u/", "/t/", "/hooks/"]
+TSUNAGU_SECRET_URL_PREFIXES = ["/r/", "/u/", "/t/", "/hooks/", "/privacy/"]
 CONTENT_SECURITY_POLICY = security_headers.content_security_policy()
 # Behind N trusted reverse proxies (TSUNAGU_TRUSTED_PROXIES) their X-Forwarded-For names the client
 # (lib/client_ip.py) and X-Forwarded-Proto the scheme; with none, both headers are ignored.

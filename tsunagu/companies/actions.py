@@ -106,7 +106,7 @@ def update_company_settings(company: Company, **fields) -> Company:
         "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
         "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
         "combine_rejections_minutes",
-        "privacy_policy", "retention_days", "postal_address", "frequency_cap_days", "failure_alerts",
+        "privacy_policy", "retention_days", "retention_days_without_consent", "postal_address", "frequency_cap_days", "failure_alerts",
         "dkim_selector", "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
     }
     unknown = set(fields) - allowed

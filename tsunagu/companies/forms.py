@@ -23,7 +23,7 @@ class CompanySettingsForm(forms.ModelForm):
             "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
             "combine_rejections_minutes",
             "postal_address", "frequency_cap_days", "failure_alerts", "privacy_policy",
-            "retention_days", "dkim_selector", "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
+            "retention_days", "retention_days_without_consent", "dkim_selector", "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
         ]
         widgets = {"signature": forms.Textarea(attrs={"rows": 3}), "privacy_policy": forms.Textarea(attrs={"rows": 3}),
                    "closed_days": forms.Textarea(attrs={"rows": 3, "placeholder": "2026-08-13〜2026-08-16"})}

@@ -121,6 +121,11 @@ class Company(models.Model):
     retention_days = models.PositiveIntegerField(
         _("個人情報の保存期間(日)"), default=365 * 3, validators=[MinValueValidator(1), MaxValueValidator(365 * 20)]
     )
+    # Shorter, if HR so decides, for people who never agreed to stay in the pool (None: retention_days).
+    retention_days_without_consent = models.PositiveIntegerField(
+        _("プールへの同意がない方の保存期間(日)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365 * 20)],
+        help_text=_("空欄なら上の保存期間と同じです。"))
     # The relay operator's party only: the licensed recruitment agency behind the career-support service.
     is_operator = models.BooleanField(default=False, editable=False)
     service_name = models.CharField(_("サービス名"), max_length=100, blank=True)

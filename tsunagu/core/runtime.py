@@ -15,6 +15,7 @@ from tsunagu.messaging.actions.alerts import alert_failures
 from tsunagu.messaging.actions.campaigns import plan_due_campaigns
 from tsunagu.messaging.actions.delivery import sweep_outbox
 from tsunagu.messaging.actions.followups import plan_due_follow_ups
+from tsunagu.privacy.actions.retention import purge_past_retention
 
 logger = logging.getLogger("tsunagu")
 
@@ -61,6 +62,7 @@ def scheduler_jobs() -> list[tuple[str, object, float]]:
         ("failure alerts", alert_failures, 60),
         ("follow-ups", plan_due_follow_ups, 60),
         ("campaigns", plan_due_campaigns, 0),
+        ("retention", purge_past_retention, 3600),
     ]
 
 

@@ -27,6 +27,6 @@ def upsert_application(request, payload: ApplicationIn):
             summary="Read an application and its notice", operation_id="tsunagu_talent_api_get_application")
 def get_application(request, external_id: str = Path(..., pattern=NO_NUL)):
     application = get_object_or_404(
-        Application.objects.select_related("candidate", "job"), company=request.auth, external_id=external_id
-    )
+        Application.objects.select_related("candidate", "job"), company=request.auth, external_id=external_id,
+        candidate__erased_at__isnull=True)
     return application_out(application)

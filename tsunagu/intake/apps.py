@@ -6,3 +6,6 @@ class IntakeConfig(AppConfig):
     name = "tsunagu.intake"
     label = "intake"
     verbose_name = _("ATS連携")
+
+    def ready(self):
+        from tsunagu.intake import signals  # noqa: F401  (connects intake's part of erasing a person)

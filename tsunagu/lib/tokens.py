@@ -53,3 +53,39 @@ def introduction_token(introduction_id: int) -> str:
 def introduction_id_from_token(token: str, *, max_age_days: int) -> int | None:
     """The introduction id, None for a forged token; ExpiredToken when it is too old."""
     return _timed_id(_INTRODUCTION_SALT, token, max_age_days)
+
+
+# The person's privacy links: their page about their data at a relay registrant's (from the operator's mail),
+# the one-click "stay in the pool" of a re-consent mail, and the confirmation of a deletion they asked for.
+_REGISTRANT_PRIVACY_SALT = "tsunagu.privacy.registrant"
+_STAY_SALT = "tsunagu.privacy.stay"
+_DELETION_SALT = "tsunagu.privacy.confirm-deletion"
+
+
+def registrant_privacy_token(registrant_id: int) -> str:
+    return signing.Signer(salt=_REGISTRANT_PRIVACY_SALT, sep=".").sign(signing.b62_encode(registrant_id))
+
+
+def registrant_id_from_privacy_token(token: str) -> int | None:
+    try:
+        return signing.b62_decode(signing.Signer(salt=_REGISTRANT_PRIVACY_SALT, sep=".").unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def stay_token(candidate_id: int) -> str:
+    return signing.TimestampSigner(salt=_STAY_SALT, sep=".").sign(signing.b62_encode(candidate_id))
+
+
+def candidate_id_from_stay_token(token: str, *, max_age_days: int) -> int | None:
+    """The candidate id, None for a forged token; ExpiredToken when it is too old."""
+    return _timed_id(_STAY_SALT, token, max_age_days)
+
+
+def deletion_token(request_id: int) -> str:
+    return signing.TimestampSigner(salt=_DELETION_SALT, sep=".").sign(signing.b62_encode(request_id))
+
+
+def request_id_from_deletion_token(token: str, *, max_age_days: int) -> int | None:
+    """The privacy request id, None for a forged token; ExpiredToken when it is too old."""
+    return _timed_id(_DELETION_SALT, token, max_age_days)

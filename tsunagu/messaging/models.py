@@ -19,10 +19,13 @@ class MessageKind(models.TextChoices):
     NOTICE = "notice", _("お知らせ")
     # The operator asks a registrant to consent to being introduced to one company: fixed when planned.
     CONSENT_REQUEST = "consent_request", _("推薦の同意のお願い")
+    # About the person's own data (a deletion to confirm, a request to stay in the pool): fixed when planned.
+    PRIVACY = "privacy", _("個人情報に関するご連絡")
 
 
 # Kinds whose subject and text are written when they are planned (no template; see compose.build_email).
-FIXED_CONTENT_KINDS = frozenset({MessageKind.ALERT, MessageKind.NOTICE, MessageKind.CONSENT_REQUEST})
+FIXED_CONTENT_KINDS = frozenset({MessageKind.ALERT, MessageKind.NOTICE, MessageKind.CONSENT_REQUEST,
+                                 MessageKind.PRIVACY})
 
 # The relay operator's mail to registrants: planned only for the operator's party (Company.is_operator), never
 # listed, shown or counted for a company (rows of a company from before issue 10 included).
@@ -148,6 +151,9 @@ class SuppressionReason(models.TextChoices):
     HARD_BOUNCE = "hard_bounce", _("宛先不明(ハードバウンス)")
     COMPLAINT = "complaint", _("迷惑メール報告")
     MANUAL = "manual", _("管理者による停止")
+    # The person's data was erased and they asked not to be mailed again: only a keyed hash of the address is
+    # kept (messaging.selectors.erased_address_key), never the address.
+    ERASED = "erased", _("削除の依頼(アドレスはハッシュのみ保存)")
 
 
 class Suppression(models.Model):

@@ -213,7 +213,7 @@ def pool_size(company) -> int:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    rows = Candidate.objects.filter(company=company, merged_into__isnull=True)
+    rows = Candidate.objects.filter(company=company, merged_into__isnull=True, erased_at__isnull=True)
     size = rows.values("pk")[:POOL_COUNT_CAP].count()
     if size >= POOL_COUNT_CAP:
         size = rows.count()

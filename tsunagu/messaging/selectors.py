@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from tsunagu.companies.models import Company
 from tsunagu.messaging.models import (
@@ -64,9 +65,24 @@ def candidates_hired_or_holding_offers(candidate_ids) -> set[int]:
 
 # --- the suppression list --------------------------------------------------------------------------
 
+def erased_address_key(email: str) -> str:
+    """What an erased person's suppression keeps instead of the address (SuppressionReason.ERASED): a keyed
+    hash of its normalised form, which finds the address again when mail is about to go to it but cannot be
+    turned back into it, nor matched by anyone without the server's secret key."""
+    digest = salted_hmac("tsunagu.privacy.erased-address", email_key(email), algorithm="sha256").hexdigest()
+    return f"erased:{digest[:48]}"
+
+
+def suppression_keys(email: str) -> tuple[str, str]:
+    """The two keys an address can be suppressed under: as itself, and as an erased person's hash."""
+    return email_key(email), erased_address_key(email)
+
+
 def suppression_for(company: Company, email: str) -> Suppression | None:
-    """The company's suppression of this address, if it is on the list."""
-    return Suppression.objects.filter(company=company, email_key=email_key(email)).first()
+    """The company's suppression of this address, if it is on the list (by address, or by hash once erased)."""
+    if not (email or "").strip():
+        return None
+    return Suppression.objects.filter(company=company, email_key__in=suppression_keys(email)).first()
 
 
 # --- a message's timeline --------------------------------------------------------------------------

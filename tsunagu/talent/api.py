@@ -196,7 +196,7 @@ def list_candidates(request, filters: Query[CandidateFilter]):
 @router.get("/{candidate_id}", response={200: CandidateDetailOut, **error_responses(401, 404, 422)},
             summary="Read a candidate of the talent pool")
 def get_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
-    return candidate_detail(get_object_or_404(Candidate, company=request.auth, pk=candidate_id))
+    return candidate_detail(get_object_or_404(Candidate, company=request.auth, pk=candidate_id, erased_at__isnull=True))
 
 
 @router.patch("/{candidate_id}", response={200: CandidateDetailOut, **error_responses(400, 401, 404, 422)},
@@ -204,7 +204,7 @@ def get_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
 def patch_candidate(request, payload: CandidatePatch, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
     """Fields left out (or null) stay as they are. `skills` and `tags` are full lists: they replace what was
     there (tags from the applications stay). A 422 changes nothing."""
-    candidate = get_object_or_404(Candidate, company=request.auth, pk=candidate_id)
+    candidate = get_object_or_404(Candidate, company=request.auth, pk=candidate_id, erased_at__isnull=True)
     changes = payload.model_dump(exclude_none=True)
     region = changes.pop("region", None)
     if region is not None:

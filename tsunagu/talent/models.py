@@ -94,6 +94,11 @@ class Candidate(models.Model):
     # Set when HR merged this record into another (a confirmed duplicate): it is then hidden everywhere.
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged",
                                     editable=False)
+    # The latest time the person agreed to stay in the pool (privacy.PoolConsent): retention counts from it.
+    consented_at = models.DateTimeField(_("プールに残る同意"), null=True, blank=True, editable=False)
+    # Set when the person's data was erased (on request, by the API or the ATS, or past retention): the row
+    # stays, anonymised, so that counts stay true; it is hidden everywhere (tsunagu.privacy.actions.erasure).
+    erased_at = models.DateTimeField(_("削除日時"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

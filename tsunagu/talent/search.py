@@ -57,7 +57,7 @@ def filtered_rows(company: Company, query: PoolQuery) -> tuple[QuerySet[Candidat
     """The company's unmerged candidates passing every filter of `query` but the full-text one, unordered, and
     the full-text groups they must also match (talent.fulltext; empty: no full-text condition; None: the
     query box held nothing to look for, so nothing is found)."""
-    rows = Candidate.objects.filter(company=company, merged_into__isnull=True)
+    rows = Candidate.objects.filter(company=company, merged_into__isnull=True, erased_at__isnull=True)
     groups = []
     if query.q:
         words = query_words(query.q)
@@ -80,7 +80,7 @@ def filtered_rows(company: Company, query: PoolQuery) -> tuple[QuerySet[Candidat
 def candidates_matching(company: Company, token_sets: list[list[str]]) -> QuerySet[Candidate]:
     """The company's (unmerged) candidates whose tokens hold all tokens of any of `token_sets`."""
     groups = clean_groups([token_sets])
-    rows = Candidate.objects.filter(company=company, merged_into__isnull=True)
+    rows = Candidate.objects.filter(company=company, merged_into__isnull=True, erased_at__isnull=True)
     return rows.filter(TokensMatch(groups)) if groups else rows.none()
 
 

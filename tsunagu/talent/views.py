@@ -249,7 +249,7 @@ def ticked_ids(request) -> list[int]:
     raw = request.POST.getlist("candidate")
     if len(raw) > MAX_TICKED or not all(value.isascii() and value.isdigit() and len(value) < 12 for value in raw):
         raise ValueError
-    return list(Candidate.objects.filter(company=request.company, pk__in=[int(v) for v in raw])
+    return list(Candidate.objects.filter(company=request.company, pk__in=[int(v) for v in raw], erased_at__isnull=True)
                 .values_list("pk", flat=True))
 
 
@@ -324,7 +324,7 @@ def region_display(candidate: Candidate) -> str:
 
 def company_candidate(request, candidate_id: int) -> Candidate:
     return get_object_or_404(Candidate.objects.prefetch_related("tag_rows"), company=request.company,
-                             pk=candidate_id)
+                             pk=candidate_id, erased_at__isnull=True)
 
 
 def tag_groups(candidate: Candidate) -> list[dict]:

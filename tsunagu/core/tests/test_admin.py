@@ -11,7 +11,7 @@ from tsunagu.testing import application_body, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("companies", "talent", "intake", "messaging", "relay")
+APPS = ("companies", "talent", "intake", "messaging", "relay", "privacy")
 DKIM_KEY_MARK = "PRIVATE KEY-----"
 
 

@@ -20,11 +20,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tsunagu.companies import actions as company_actions
+from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import AuditEvent, Role
 from tsunagu.intake.actions import connections
 from tsunagu.intake.models import ImportJob, ImportStatus
 from tsunagu.messaging.actions.suppression import suppress
 from tsunagu.messaging.models import Campaign, FollowUpStep, Message, MessageKind, SuppressionReason
+from tsunagu.privacy.actions import requests as privacy_requests
+from tsunagu.privacy.models import PrivacyRequest, RequestKind
 from tsunagu.relay.actions import requests as request_actions
 from tsunagu.relay.models import CreditStatus, Introduction
 from tsunagu.relay.tests.desk_factories import make_registration, operator_login
@@ -112,6 +115,16 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "connection_reveal": (None, ADMIN),
     "suppression_add": (None, ADMIN),
     "suppression_lift": (None, ADMIN),
+    # People's requests about their data: recruiters see and file them; admins carry them out (a deletion
+    # cannot be undone), download a person's data and manage retention.
+    "privacy_requests": (RECRUITER, None),
+    "privacy_request_new": (RECRUITER, RECRUITER),
+    "privacy_request": (RECRUITER, None),
+    "privacy_request_carry_out": (None, ADMIN),
+    "privacy_request_cancel": (None, ADMIN),
+    "privacy_request_export": (ADMIN, None),
+    "privacy_retention": (ADMIN, None),
+    "privacy_retention_ask": (None, ADMIN),
     # The relay operator's desk: its staff only.
     "operator": (OPERATOR, None),
     "operator_company": (OPERATOR, None),
@@ -134,6 +147,13 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "desk_request": (OPERATOR, None),
     "desk_propose": (None, OPERATOR),
     "desk_withdraw": (None, OPERATOR),
+    "operator_privacy_requests": (OPERATOR, None),
+    "operator_privacy_request_new": (OPERATOR, OPERATOR),
+    "operator_privacy_request": (OPERATOR, None),
+    "operator_privacy_request_carry_out": (None, OPERATOR),
+    "operator_privacy_request_cancel": (None, OPERATOR),
+    "operator_privacy_request_export": (OPERATOR, None),
+    "operator_privacy_retention": (OPERATOR, None),
 }
 
 RANK = {VIEWER: 1, RECRUITER: 2, ADMIN: 3}
@@ -221,6 +241,19 @@ def reapplication_of(things: Things) -> Reapplication:
         "match": MatchKind.EXACT})[0]
 
 
+def privacy_request_of(things: Things) -> PrivacyRequest:
+    """An open export request of the company's candidate (carrying it out changes no data)."""
+    candidate = things.message.application.candidate
+    return PrivacyRequest.objects.filter(company=things.company, candidate=candidate).first() or \
+        privacy_requests.file_request(things.company, kind=RequestKind.EXPORT, channel="phone", candidate=candidate)
+
+
+def operator_privacy_request(world: World) -> PrivacyRequest:
+    registrant = world.registration.registrant
+    return PrivacyRequest.objects.filter(registrant=registrant).first() or privacy_requests.file_request(
+        operator_party(), kind=RequestKind.EXPORT, channel="phone", registrant=registrant)
+
+
 # URL name -> the path parameters, from one company's objects (and the world, for the operator's desk).
 PARAMETERS = {
     "candidate": lambda t, w: {"candidate_id": t.message.application.candidate_id},
@@ -274,6 +307,14 @@ PARAMETERS = {
     "desk_request": lambda t, w: {"pk": w.mine.referral.pk},
     "desk_propose": lambda t, w: {"pk": w.mine.referral.pk},
     "desk_withdraw": lambda t, w: {"pk": w.mine.introduction.pk},
+    "privacy_request": lambda t, w: {"pk": privacy_request_of(t).pk},
+    "privacy_request_carry_out": lambda t, w: {"pk": privacy_request_of(t).pk},
+    "privacy_request_cancel": lambda t, w: {"pk": privacy_request_of(t).pk},
+    "privacy_request_export": lambda t, w: {"pk": privacy_request_of(t).pk},
+    "operator_privacy_request": lambda t, w: {"pk": operator_privacy_request(w).pk},
+    "operator_privacy_request_carry_out": lambda t, w: {"pk": operator_privacy_request(w).pk},
+    "operator_privacy_request_cancel": lambda t, w: {"pk": operator_privacy_request(w).pk},
+    "operator_privacy_request_export": lambda t, w: {"pk": operator_privacy_request(w).pk},
 }
 
 # What a POST carries where an empty form would be refused for its content rather than for who sent it.

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tsunagu.intake.actions.events import record_application_event
+from tsunagu.intake.actions.events import ERASED_OUTCOME, record_application_event
 from tsunagu.intake.actions.job_events import record_jobs
 from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable, load_json
 from tsunagu.intake.models import AtsConnection, DeliveryStatus, WebhookDelivery
@@ -146,6 +146,9 @@ def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDeliver
         result = record_application_event(connection.company, _mapped(connection, event, delivery))
         results.append(result.outcome or "recorded")
         message = result.application.messages.filter(kind="rejection").first() or message
+    if results and all(result == ERASED_OUTCOME for result in results):
+        # About a person whose data was erased: what the ATS sent of them is not kept either.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(payload={})
     return _finish(delivery, DeliveryStatus.PROCESSED, "; ".join(results), message)
 
 
@@ -177,3 +180,12 @@ def sweep_deliveries(*, queued_for: timedelta = timedelta(minutes=1),
     if waiting:
         request_processing()
     return waiting
+
+
+def forget_payloads(company, application_external_ids: list[str]) -> int:
+    """Empty the stored payloads of the company's deliveries about these applications (the person was erased):
+    the delivery's id, action and outcome stay, for the record of what arrived. Rows changed."""
+    if not application_external_ids:
+        return 0
+    return WebhookDelivery.objects.filter(connection__company=company,
+                                          application_external_id__in=application_external_ids).update(payload={})

@@ -13,6 +13,8 @@ from tsunagu.talent import actions as talent
 from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
 from tsunagu.talent.stages import map_stage
 
+ERASED_OUTCOME = "ignored: the candidate's data was erased"
+
 
 @dataclass
 class EventResult:
@@ -48,6 +50,11 @@ def _record(company: Company, event: IncomingApplicationEvent) -> EventResult:
         )
         if seen is not None:
             return EventResult(seen.application, created=False, duplicate=True, outcome="duplicate")
+
+    erased = (Application.objects.filter(company=company, external_id=event.external_id,
+                                         candidate__erased_at__isnull=False).first())
+    if erased is not None:  # the person's data was erased: what the ATS says of them now is not taken back in
+        return EventResult(erased, created=False, duplicate=False, outcome=ERASED_OUTCOME)
 
     job = talent.upsert_job(company, event.job)
     candidate = talent.upsert_candidate(company, event.candidate)

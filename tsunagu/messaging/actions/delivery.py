@@ -32,9 +32,8 @@ from tsunagu.messaging.compose import RenderingUnavailable, build_email
 from tsunagu.messaging.failures import PermanentFailure, TemporaryFailure
 from tsunagu.messaging.mime import NoticeEmail
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus, MessageTemplate, Suppression
-from tsunagu.messaging.selectors import candidates_hired_or_holding_offers
+from tsunagu.messaging.selectors import candidates_hired_or_holding_offers, suppression_keys
 from tsunagu.messaging.unsubscribe import is_advertising
-from tsunagu.talent.normalize import email_key
 
 logger = logging.getLogger(__name__)
 
@@ -216,15 +215,18 @@ def _hand_back(messages: list[Message]) -> int:
 def _suppressions_for(messages: list[Message]) -> dict[int, Suppression]:
     """Which of a batch's messages go to an address on their company's suppression list, by message id:
     one query for the whole batch. Transactional mail (the verification) is never held back."""
-    keys = {m.pk: (m.company_id, email_key(m.to_email)) for m in messages if is_advertising(m.kind)}
+    # Each address under both keys: as itself, and as an erased person's keyed hash.
+    keys = {m.pk: [(m.company_id, key) for key in suppression_keys(m.to_email)]
+            for m in messages if is_advertising(m.kind)}
     if not keys:
         return {}
     found = {
         (s.company_id, s.email_key): s
-        for s in Suppression.objects.filter(company_id__in={company for company, _key in keys.values()},
-                                            email_key__in={key for _company, key in keys.values()})
+        for s in Suppression.objects.filter(company_id__in={company for pairs in keys.values() for company, _k in pairs},
+                                            email_key__in={key for pairs in keys.values() for _c, key in pairs})
     }
-    return {pk: found[key] for pk, key in keys.items() if key in found}
+    return {pk: next(found[pair] for pair in pairs if pair in found)
+            for pk, pairs in keys.items() if any(pair in found for pair in pairs)}
 
 
 def _send(connection, email: NoticeEmail, message: Message | None = None) -> None:

@@ -186,7 +186,7 @@ def plan_verification_mail(company: Company, *, key: str, to_email: str, to_name
 
 
 def plan_fixed_mail(company: Company, *, kind: str, key: str, to_email: str, to_name: str, subject: str,
-                    body_text: str) -> Message:
+                    body_text: str, context: dict | None = None) -> Message:
     """A transactional mail whose subject and text are written now (FIXED_CONTENT_KINDS: a notice to a
     company's admins or the operator's staff, a consent request to a registrant), sent at once, outside the
     send window. One per company and key: planning it again changes nothing."""
@@ -194,7 +194,7 @@ def plan_fixed_mail(company: Company, *, kind: str, key: str, to_email: str, to_
         raise ValueError(f"{kind} mail is written from templates, not planned with fixed content")
     message, created = Message.objects.get_or_create(company=company, key=key[:200], defaults={
         "kind": kind, "to_email": to_email, "to_name": to_name[:200] or to_email, "send_at": timezone.now(),
-        "subject": subject[:300], "body_text": body_text,
+        "subject": subject[:300], "body_text": body_text, "context": context or {},
     })
     if created:
         request_delivery_on_commit()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import Company, Membership, Role
+from tsunagu.lib.tokens import registrant_privacy_token
 from tsunagu.messaging.actions.notices import plan_fixed_mail
 from tsunagu.messaging.models import MessageKind
 from tsunagu.relay.models import Introduction, LedgerEntry, ReferralRequest
@@ -170,6 +171,8 @@ def consent_request(introduction: Introduction, *, link: str, expires_on: str) -
             "%(name)s様の情報が伝わることはありません。"
         ) % {"name": registrant.name, "service": operator.service_name or operator.name, "company": request.company.name,
              "title": request.title, "link": link, "expires": expires_on}
+        body += "\n\n" + _("ご登録情報の確認・ダウンロード・訂正・利用停止・削除: %(url)s") % {
+            "url": settings.BASE_URL + reverse("privacy:registrant_person", args=[registrant_privacy_token(registrant.pk)])}
         signature = "\n".join(line for line in [
             operator.signature or operator.name, licence, operator.postal_address,
             (_("お問い合わせ: %(contact)s") % {"contact": operator.reply_to}) if operator.reply_to else "",

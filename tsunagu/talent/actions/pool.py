@@ -100,8 +100,11 @@ def _rows_of(queryset, field: str, ids: list[int]):
 
 def _refresh_chunk(company_id: int, ids: list[int], zone: ZoneInfo, Candidate, Application, CandidateTag) -> None:  # noqa: N803
     wanted_ids = set(ids)
+    people = Candidate.objects.filter(company_id=company_id)
+    if any(field.name == "erased_at" for field in Candidate._meta.fields):  # not in the 0006 backfill's models
+        people = people.filter(erased_at__isnull=True)  # an erased person gets no tags or search words again
     candidates = [_Entry(row) for query in _rows_of(
-        Candidate.objects.filter(company_id=company_id).values_list("pk", *_ENTRY_FIELDS, *DERIVED_FIELDS), "pk", ids)
+        people.values_list("pk", *_ENTRY_FIELDS, *DERIVED_FIELDS), "pk", ids)
         for row in query if row[0] in wanted_ids]
     histories: dict[int, list[tuple]] = {c.pk: [] for c in candidates}
     applications = Application.objects.filter(company_id=company_id).order_by("pk").values_list(*_APPLICATION_VALUES)

@@ -50,7 +50,7 @@ def detect_reapplication(company: Company, application: Application) -> Reapplic
     earlier = Application.objects.filter(company=company, pk__lt=application.pk)
     if earlier.filter(candidate=candidate).exists():
         return _create(company, application, candidate, candidate, MatchKind.EXACT, _("メールアドレス"))
-    others = (Candidate.objects.filter(company=company, merged_into__isnull=True)
+    others = (Candidate.objects.filter(company=company, merged_into__isnull=True, erased_at__isnull=True)
               .exclude(pk=candidate.pk)
               .filter(Exists(earlier.filter(candidate=OuterRef("pk"))))
               .exclude(pk__in=_separated_from(company, candidate))

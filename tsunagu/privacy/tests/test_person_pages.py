@@ -1,0 +1,128 @@
+"""The person's own pages, reached from the link in every mail: see and download what is held, correct it, stop
+all use, and ask for deletion, which only the mail's confirmation link carries out."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from tsunagu.messaging.actions.delivery import deliver_due_messages
+from tsunagu.messaging.models import CapturedMail, Message, MessageKind, MessageStatus
+from tsunagu.messaging.selectors import suppression_for
+from tsunagu.messaging.unsubscribe import unsubscribe_token
+from tsunagu.privacy.models import Erasure, PrivacyRequest, RequestKind, RequestStatus
+from tsunagu.privacy.tests.people import EMAIL, NAME, PHONE, known_in_every_way
+from tsunagu.privacy.tests.test_erasure import OPERATORS_RECORD, traces_of
+from tsunagu.relay.models import Registrant
+from tsunagu.talent.models import Candidate
+
+pytestmark = pytest.mark.django_db
+
+
+def page_of(person) -> str:
+    return f"/privacy/m/{unsubscribe_token(person.notice.pk)}/"
+
+
+def confirmation_link() -> str:
+    mail = Message.objects.filter(kind=MessageKind.PRIVACY).latest("pk")
+    return re.search(r"https?://\S+/privacy/confirm/\S+/", mail.body_text).group(0).split("8000", 1)[1]
+
+
+def test_the_page_shows_what_is_held_and_the_download_holds_all_of_it(company, client):
+    person = known_in_every_way(company, client)
+    visitor = Client()
+
+    page = visitor.get(page_of(person))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert NAME in text and EMAIL in text and "バックエンドエンジニア" in text and "保存期限" in text
+    assert page["Referrer-Policy"] == "strict-origin"
+
+    download = visitor.get(page_of(person) + "my-data.json")
+    data = json.loads(download.content)
+    assert download["Content-Disposition"].startswith("attachment")
+    assert data["person"]["phone"] == PHONE
+    assert [a["external_id"] for a in data["applications"]] == ["7001"]
+    assert data["messages"][0]["to"] == EMAIL
+    assert data["registration"]["what_the_company_knows"]
+    assert [r["name"] for r in data["recipients"]][0] == company.name
+
+
+def test_forged_tokens_answer_404_and_show_nothing(company, client):
+    person = known_in_every_way(company, client)
+    token = unsubscribe_token(person.notice.pk)
+    for bad in (token[:-2] + "xx", "abc", "0." + token.split(".")[1], "x" * 5000):
+        response = Client().get(f"/privacy/m/{bad}/")
+        assert response.status_code == 404 and NAME not in response.content.decode()
+        assert Client().get(f"/privacy/m/{bad}/my-data.json").status_code == 404
+    assert Client().get("/privacy/p/forged/").status_code == 404
+    assert Client().get("/privacy/confirm/forged/").status_code == 404
+    assert Client().get("/privacy/stay/forged/").status_code == 404
+
+
+def test_the_person_corrects_their_name_and_phone(company, client):
+    person = known_in_every_way(company, client)
+    visitor = Client()
+    visitor.get(page_of(person))
+
+    response = visitor.post(page_of(person), {"action": "correct", "name": "高橋 良子", "name_kana": "タカハシ ヨシコ",
+                                               "phone": "03-1234-5678"})
+    assert response.status_code == 200 and "訂正しました" in response.content.decode()
+    candidate = Candidate.objects.get(pk=person.candidate.pk)
+    assert (candidate.name, candidate.phone_e164) == ("高橋 良子", "+81312345678")
+    assert PrivacyRequest.objects.get(kind=RequestKind.CORRECT).status == RequestStatus.DONE
+
+    bad = visitor.post(page_of(person), {"action": "correct", "name": "", "phone": "not a phone"})
+    assert bad.status_code == 400
+    assert Candidate.objects.get(pk=person.candidate.pk).name == "高橋 良子"
+
+
+def test_stopping_use_stops_all_mail_and_contact(company, client):
+    person = known_in_every_way(company, client)
+    response = Client().post(page_of(person), {"action": "stop"})
+    assert response.status_code == 200 and "利用を停止しました" in response.content.decode()
+    candidate = Candidate.objects.get(pk=person.candidate.pk)
+    assert candidate.contact_allowed is False
+    assert suppression_for(company, EMAIL) is not None
+    assert PrivacyRequest.objects.get(kind=RequestKind.STOP).status == RequestStatus.DONE
+
+
+def test_deletion_is_carried_out_only_by_the_mailed_link(company, client):
+    person = known_in_every_way(company, client)
+    visitor = Client()
+
+    asked = visitor.post(page_of(person), {"action": "delete", "suppress_mail": "on", "include_relay": "on"})
+    assert "確認のメール" in asked.content.decode()
+    assert Candidate.objects.get(pk=person.candidate.pk).erased_at is None, "nothing goes before the confirmation"
+    visitor.post(page_of(person), {"action": "delete", "suppress_mail": "on"})  # pressed twice: one mail
+    assert Message.objects.filter(kind=MessageKind.PRIVACY).count() == 1
+    deliver_due_messages()
+    confirmation = Message.objects.get(kind=MessageKind.PRIVACY)
+    assert confirmation.status == MessageStatus.SENT and confirmation.to_email == EMAIL
+
+    link = confirmation_link()
+    shown = Client().get(link)  # a mail scanner opening the link deletes nothing
+    assert shown.status_code == 200 and Candidate.objects.get(pk=person.candidate.pk).erased_at is None
+    done = Client().post(link)
+    assert "削除しました" in done.content.decode()
+
+    assert traces_of([NAME, EMAIL, PHONE]) == []  # the relay's record too: the person asked for both
+    assert Registrant.objects.get().email_key.startswith("erased:")
+    assert set(Erasure.objects.values_list("subject_kind", flat=True)) == {"candidate", "registrant"}
+    assert PrivacyRequest.objects.get(kind=RequestKind.DELETE).status == RequestStatus.DONE
+    assert not CapturedMail.objects.filter(raw__contains=EMAIL).exists()
+    assert "削除されています" in Client().get(page_of(person)).content.decode()
+    assert Client().get(page_of(person) + "my-data.json").status_code == 404
+    assert Client().post(link).status_code == 200  # again: nothing more happens
+
+
+def test_deletion_without_the_relay_leaves_the_operators_record(company, client):
+    person = known_in_every_way(company, client)
+    Client().post(page_of(person), {"action": "delete"})
+    Client().post(confirmation_link())
+    assert traces_of([NAME, EMAIL], outside=OPERATORS_RECORD) == []
+    assert Registrant.objects.get().name == NAME
+    assert suppression_for(company, EMAIL) is None, "they did not ask to be left alone"

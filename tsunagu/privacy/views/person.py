@@ -1,0 +1,218 @@
+"""The person's own pages about their data (no login: the signed link is the key): what a party holds, as a
+page and as a JSON download; correcting it; stopping all use; asking for deletion, confirmed by mail. Also the
+re-consent mail's "stay in the pool" page and the deletion mail's confirmation page.
+
+Two entries: /privacy/m/<token> from a company's mail (the token of the mail-preferences link: it names one
+message, so one company and one address) and /privacy/p/<token> from the relay operator's mail to a registrant.
+GET never changes anything (mail scanners open links); every change is a POST with Django's CSRF check.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from tsunagu.companies.actions import operator_party
+from tsunagu.lib.client_ip import client_ip
+from tsunagu.lib.tokens import (
+    ExpiredToken,
+    candidate_id_from_stay_token,
+    registrant_id_from_privacy_token,
+    request_id_from_deletion_token,
+)
+from tsunagu.messaging.unsubscribe import message_for_token
+from tsunagu.privacy.actions import consent as consent_actions
+from tsunagu.privacy.actions import requests as request_actions
+from tsunagu.privacy.models import PrivacyRequest, RequestKind, RequestStatus
+from tsunagu.privacy.person_export import candidate_export, registrant_export
+from tsunagu.privacy.selectors import candidate_of_message, deletion_recently_asked
+from tsunagu.relay.actions.registrants import update_profile
+from tsunagu.relay.models import Registrant
+from tsunagu.talent.actions.personal_data import correct_identity
+from tsunagu.talent.models import Candidate
+
+
+class _Subject:
+    """Whose page this is: a company's candidate or the operator's registrant, and the party answering."""
+
+    def __init__(self, company, candidate: Candidate | None = None, registrant: Registrant | None = None):
+        self.company, self.candidate, self.registrant = company, candidate, registrant
+
+    @property
+    def person(self):
+        return self.candidate or self.registrant
+
+    @property
+    def erased(self) -> bool:
+        return self.person is None or (self.candidate.erased_at is not None if self.candidate is not None
+                                       else self.registrant.email_key.startswith("erased:"))
+
+    def export(self) -> dict:
+        if self.candidate is not None:
+            return candidate_export(self.candidate)
+        return registrant_export(self.registrant, self.company)
+
+
+def _from_message(token: str) -> _Subject:
+    message = message_for_token(token)
+    if message is None or message.company.is_operator:
+        raise Http404
+    return _Subject(message.company, candidate=candidate_of_message(message))
+
+
+def _from_registrant(token: str) -> _Subject:
+    registrant_id = registrant_id_from_privacy_token(token)
+    registrant = Registrant.objects.filter(pk=registrant_id).first() if registrant_id else None
+    if registrant is None:
+        raise Http404
+    return _Subject(operator_party(), registrant=registrant)
+
+
+def _invalid(request, status=404):
+    return render(request, "privacy/person_invalid.html", {}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_person(request, token: str):
+    try:
+        subject = _from_message(token)
+    except Http404:
+        return _invalid(request)
+    return _person_page(request, subject, token, kind="m")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def registrant_person(request, token: str):
+    try:
+        subject = _from_registrant(token)
+    except Http404:
+        return _invalid(request)
+    return _person_page(request, subject, token, kind="p")
+
+
+def _person_page(request, subject: _Subject, token: str, *, kind: str):
+    done, errors, status = "", {}, 200
+    if request.method == "POST" and not subject.erased:
+        action = request.POST.get("action", "")
+        try:
+            done = _act(request, subject, action)
+        except ValidationError as exc:
+            errors, status = exc.message_dict, 400
+    context = {"subject": subject, "company": subject.company, "token": token, "kind": kind, "done": done,
+               "errors": errors, "form": request.POST if errors else None}
+    if not subject.erased:
+        context["data"] = subject.export()
+        context["registered"] = subject.candidate is not None and subject.candidate.registrations.exists()
+    return render(request, "privacy/person.html", context, status=status)
+
+
+def _act(request, subject: _Subject, action: str) -> str:
+    if action == "correct":
+        fields = {name: request.POST.get(name, "")[:300] for name in ("name", "name_kana", "phone")}
+        if subject.candidate is not None:
+            correct_identity(subject.candidate, **fields)
+        else:
+            update_profile(subject.registrant, **fields)
+        _closed_request(subject, RequestKind.CORRECT)
+        return "corrected"
+    if action == "stop":
+        request_actions.carry_out(_new_request(subject, RequestKind.STOP))
+        return "stopped"
+    if action == "delete":
+        if deletion_recently_asked(subject.company, candidate=subject.candidate, registrant=subject.registrant):
+            return "confirmation_sent"  # one mail an hour at most, however often the button is pressed
+        request_actions.ask_for_deletion(
+            subject.company, candidate=subject.candidate, registrant=subject.registrant,
+            suppress_mail=request.POST.get("suppress_mail") == "on",
+            also_relay=subject.candidate is not None and request.POST.get("include_relay") == "on")
+        return "confirmation_sent"
+    raise ValidationError({"action": "unknown action"})
+
+
+def _new_request(subject: _Subject, kind: str) -> PrivacyRequest:
+    return request_actions.file_request(subject.company, kind=kind, channel="web", candidate=subject.candidate,
+                                        registrant=subject.registrant)
+
+
+def _closed_request(subject: _Subject, kind: str) -> None:
+    request_actions.carry_out(_new_request(subject, kind))
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def company_person_export(request, token: str):
+    try:
+        subject = _from_message(token)
+    except Http404:
+        return _invalid(request)
+    return _download(subject)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def registrant_person_export(request, token: str):
+    try:
+        subject = _from_registrant(token)
+    except Http404:
+        return _invalid(request)
+    return _download(subject)
+
+
+def _download(subject: _Subject) -> HttpResponse:
+    if subject.erased:
+        raise Http404
+    body = json.dumps(subject.export(), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm_deletion(request, token: str):
+    try:
+        request_id = request_id_from_deletion_token(token, max_age_days=request_actions.CONFIRMATION_DAYS)
+    except ExpiredToken:
+        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+    privacy_request = PrivacyRequest.objects.select_related("company").filter(pk=request_id).first() \
+        if request_id else None
+    if privacy_request is None or privacy_request.kind != RequestKind.DELETE:
+        return _invalid(request)
+    if request.method == "POST":
+        privacy_request = request_actions.confirm_deletion(privacy_request)
+    return render(request, "privacy/confirm_deletion.html", {
+        "privacy_request": privacy_request, "company": privacy_request.company,
+        "done": privacy_request.status == RequestStatus.DONE})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def stay(request, token: str):
+    try:
+        candidate_id = candidate_id_from_stay_token(token, max_age_days=consent_actions.STAY_LINK_DAYS)
+    except ExpiredToken:
+        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+    candidate = Candidate.objects.select_related("company").filter(pk=candidate_id, erased_at__isnull=True).first() \
+        if candidate_id else None
+    if candidate is None:
+        return _invalid(request)
+    text = consent_actions.pool_consent_text(candidate.company)
+    done = False
+    if request.method == "POST":
+        if request.POST.get("text_sha256") != consent_actions.text_digest(text):
+            # The wording changed between showing and pressing: the person agrees to what they saw, so again.
+            return render(request, "privacy/stay.html", {"company": candidate.company, "text": text,
+                                                         "digest": consent_actions.text_digest(text),
+                                                         "changed": True}, status=409)
+        consent_actions.record_pool_consent(candidate, text=text, ip=client_ip(request), now=timezone.now())
+        done = True
+    return render(request, "privacy/stay.html", {"company": candidate.company, "text": text, "done": done,
+                                                 "digest": consent_actions.text_digest(text)})
