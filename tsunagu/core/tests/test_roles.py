@@ -112,6 +112,10 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "connection_reveal": (None, ADMIN),
     "suppression_add": (None, ADMIN),
     "suppression_lift": (None, ADMIN),
+    # The company's data export (all its personal data): admins only.
+    "company_export": (ADMIN, None),
+    "company_export_zip": (ADMIN, None),
+    "company_export_json": (ADMIN, None),
     # The relay operator's desk: its staff only.
     "operator": (OPERATOR, None),
     "operator_company": (OPERATOR, None),
