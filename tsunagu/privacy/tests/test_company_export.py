@@ -108,7 +108,7 @@ def world(make_company):
     other, _ = make_company(slug="other", name="株式会社アザー", referral_ratio=1)
     mine = populate(company, "アクメ")
     populate(other, "アザー")
-    other_strings = ["アザー", "other-", "株式会社アザー", "recruit@other.example"]
+    other_strings = ["アザー", "@other.", "株式会社アザー"]
     return World(company=company, other=other, other_strings=other_strings, personal_link=mine["link"])
 
 
