@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tsunagu.privacy.views import console, person
+from tsunagu.privacy.views import company_export, console, person
 
 urlpatterns = [
     path("m/<str:token>/", person.company_person, name="person"),
@@ -33,4 +33,7 @@ console_patterns = [
     path("operator/privacy/requests/<int:pk>/export.json", console.operator_request_export,
          name="operator_privacy_request_export"),
     path("operator/privacy/retention/", console.operator_retention, name="operator_privacy_retention"),
+    path("privacy/export/", company_export.company_export, name="company_export"),
+    path("privacy/export.zip", company_export.company_export_zip, name="company_export_zip"),
+    path("privacy/export.json", company_export.company_export_json, name="company_export_json"),
 ]

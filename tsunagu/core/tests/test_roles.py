@@ -125,6 +125,10 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "privacy_request_export": (ADMIN, None),
     "privacy_retention": (ADMIN, None),
     "privacy_retention_ask": (None, ADMIN),
+    # The company's data export (all its personal data): admins only.
+    "company_export": (ADMIN, None),
+    "company_export_zip": (ADMIN, None),
+    "company_export_json": (ADMIN, None),
     # The relay operator's desk: its staff only.
     "operator": (OPERATOR, None),
     "operator_company": (OPERATOR, None),

@@ -1,0 +1,1 @@
+"""The privacy app's console and public pages, one module per subject."""

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.console import operator_view
+from tsunagu.lib.spreadsheet import neutralised
 from tsunagu.relay.actions import registrants as registrant_actions
 from tsunagu.relay.models import Introduction, Registrant, RegistrantStatus, Registration
 from tsunagu.relay.selectors import search_registrants
@@ -23,9 +24,6 @@ from tsunagu.relay.views.operator_forms import NoteForm, RegistrantFilterForm, R
 from tsunagu.relay.views.operator_review import reason_labels
 
 REGISTRANTS_PER_PAGE = 50
-# A cell Excel (or LibreOffice) would read as a formula: written with a leading apostrophe instead, so an
-# export opened by staff cannot run what a registrant typed into a form (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filters(request) -> RegistrantFilterForm:
@@ -48,11 +46,6 @@ def registrants(request):
     page = Paginator(found, REGISTRANTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "relay/desk/registrants.html", {"form": form, "page": page,
                                                             "export_query": request.GET.urlencode()})
-
-
-def neutralised(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class _Echo:
