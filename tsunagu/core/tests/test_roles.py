@@ -112,6 +112,10 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "connection_reveal": (None, ADMIN),
     "suppression_add": (None, ADMIN),
     "suppression_lift": (None, ADMIN),
+    # The access log of personal data: read and exported by admins (operator staff: the operator's own log, see
+    # OPERATOR_TOO); nothing writes to it through a URL.
+    "access_log": (ADMIN, None),
+    "access_log_csv": (ADMIN, None),
     # The relay operator's desk: its staff only.
     "operator": (OPERATOR, None),
     "operator_company": (OPERATOR, None),
@@ -135,6 +139,9 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "desk_propose": (None, OPERATOR),
     "desk_withdraw": (None, OPERATOR),
 }
+
+# Company pages that operator staff (without a company) read too, for the operator's own party.
+OPERATOR_TOO = {"access_log", "access_log_csv"}
 
 RANK = {VIEWER: 1, RECRUITER: 2, ADMIN: 3}
 COMPANY_ROLES = (VIEWER, RECRUITER, ADMIN)
@@ -348,6 +355,8 @@ def expected(name: str, method: str, actor: Actor, *, foreign_objects: bool) -> 
             return REFUSED
         return OK if level else NOT_ALLOWED
     # A company's page.
+    if actor.role == OPERATOR and name in OPERATOR_TOO:
+        return OK if level else NOT_ALLOWED
     if actor.role == OPERATOR:
         return TO_DESK  # staff without a company are sent to the operator's desk
     if level is None:
