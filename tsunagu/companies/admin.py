@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tsunagu.companies.models import ApiKey, AuditEvent, Company, Membership, OperatorProfile
+from tsunagu.companies.models import AccessLog, ApiKey, AuditEvent, Company, Membership, OperatorProfile
 from tsunagu.lib.admin import ReadOnlyAdmin
 
 
@@ -33,3 +33,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "company", "actor", "action", "target"]
     list_filter = ["action"]
     search_fields = ["actor", "target", "company__slug"]
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "company", "actor", "channel", "action", "subject_kind", "subject_id",
+                    "subject_count"]
+    list_filter = ["channel", "action", "subject_kind"]
+    search_fields = ["actor", "company__slug"]
+    # The admin's own count over millions of rows would be a full scan per page.
+    show_full_result_count = False

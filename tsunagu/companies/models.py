@@ -126,6 +126,11 @@ class Company(models.Model):
         _("プールへの同意がない方の保存期間(日)"), null=True, blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(365 * 20)],
         help_text=_("空欄なら上の保存期間と同じです。"))
+    # How long the record of who read or changed personal data (AccessLog) is kept: 5 years by default.
+    access_log_retention_days = models.PositiveIntegerField(
+        _("アクセス記録の保存期間(日)"), default=365 * 5,
+        validators=[MinValueValidator(365), MaxValueValidator(365 * 10)],
+        help_text=_("個人情報を閲覧・検索・出力・変更・削除した記録を残す日数です(365〜3650日)。"))
     # The relay operator's party only: the licensed recruitment agency behind the career-support service.
     is_operator = models.BooleanField(default=False, editable=False)
     service_name = models.CharField(_("サービス名"), max_length=100, blank=True)
@@ -258,3 +263,84 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("audit events are append-only")
+
+
+class AccessChannel(models.TextChoices):
+    CONSOLE = "console", _("管理画面")
+    API = "api", _("API")
+    OPERATOR = "operator", _("運営者の画面")
+    SYSTEM = "system", _("システム")
+    PERSON = "person", _("本人")
+
+
+class AccessAction(models.TextChoices):
+    VIEW = "view", _("閲覧")
+    SEARCH = "search", _("検索")
+    EXPORT = "export", _("出力")
+    CHANGE = "change", _("変更")
+    DELETE = "delete", _("削除")
+
+
+# What a row of the log is about (AccessLog.subject_kind); a new kind is added here, so the log's page can filter it.
+SUBJECT_KINDS = {
+    "candidate": _("候補者"),
+    "application": _("応募"),
+    "message": _("メッセージ"),
+    "reapplication": _("再応募"),
+    "registrant": _("登録者"),
+    "company": _("企業"),
+    "access_log": _("アクセス記録"),
+}
+
+
+class AccessLogQuerySet(models.QuerySet):
+    """Append-only: rows are added through companies.actions.record_access; only the purge past the company's
+    retention (companies.actions.purge_access_log) removes any."""
+
+    def update(self, **kwargs):
+        raise TypeError("the access log is append-only")
+
+    def delete(self):
+        raise TypeError("the access log is append-only")
+
+
+class AccessLog(models.Model):
+    """One read or change of personal data: who (`actor`, kept as text so it reads right after the user is
+    gone), through what (`channel`), did what (`action`) to whom (`subject_kind`, `subject_id`, or how many
+    people for a search or an export), and why when they said (`purpose`).
+
+    It holds no personal data itself: `detail` names only which filters a search used, never their values (a
+    searched name is personal data, and must go when the person is erased)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="access_log")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    actor = models.CharField(_("操作した人"), max_length=254, blank=True)
+    channel = models.CharField(_("経路"), max_length=16, choices=AccessChannel.choices)
+    action = models.CharField(_("操作"), max_length=16, choices=AccessAction.choices)
+    subject_kind = models.CharField(_("対象の種類"), max_length=32)
+    subject_id = models.BigIntegerField(_("対象ID"), null=True, blank=True)
+    subject_count = models.PositiveIntegerField(_("対象の人数"), null=True, blank=True)
+    purpose = models.CharField(_("利用目的"), max_length=200, blank=True)
+    detail = models.CharField(_("詳細"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("アクセス記録")
+        verbose_name_plural = _("アクセス記録")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="access_company_time_idx"),
+            models.Index(fields=["company", "subject_kind", "subject_id"], name="access_company_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.subject_kind} {self.subject_id}"
+
+    def get_subject_kind_display(self) -> str:
+        return str(SUBJECT_KINDS.get(self.subject_kind, self.subject_kind))
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("the access log is append-only")

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tsunagu.companies import two_factor_views, views
+from tsunagu.companies import access_log_views, two_factor_views, views
 
 # Mounted under /console/ in the `console` namespace (tsunagu/urls.py).
 console_patterns = [
@@ -20,4 +20,7 @@ console_patterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/api-keys/", views.api_key_create, name="api_key_create"),
     path("settings/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    # Who read or changed personal data: the company's access log, and its CSV (GET only: nothing changes it).
+    path("access-log/", access_log_views.access_log, name="access_log"),
+    path("access-log.csv", access_log_views.access_log_csv, name="access_log_csv"),
 ]

@@ -3,6 +3,8 @@
 from django.shortcuts import get_object_or_404
 from ninja import Path, Router, Status
 
+from tsunagu.companies.access_log import log_api
+from tsunagu.companies.models import AccessAction
 from tsunagu.intake.actions.events import record_application_event
 from tsunagu.intake.schemas import ApplicationIn, ApplicationOut, application_out
 from tsunagu.lib.api_schemas import NO_NUL, error_responses
@@ -29,4 +31,5 @@ def get_application(request, external_id: str = Path(..., pattern=NO_NUL)):
     application = get_object_or_404(
         Application.objects.select_related("candidate", "job"), company=request.auth, external_id=external_id,
         candidate__erased_at__isnull=True)
+    log_api(request, AccessAction.VIEW, "application", application.pk)
     return application_out(application)

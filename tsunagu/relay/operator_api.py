@@ -14,7 +14,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from tsunagu.companies.models import Company
+from tsunagu.companies.access_log import log_api
+from tsunagu.companies.models import AccessAction, Company
 from tsunagu.lib.api_schemas import (
     NO_NUL,
     NOT_BLANK,
@@ -230,5 +231,8 @@ def list_registrants(request, response: HttpResponse, filters: Query[RegistrantF
     if filters.status is not None:
         found = found.filter(status=filters.status)
     found = found.order_by("pk")
-    response[TOTAL_HEADER] = str(found.count())
+    total = found.count()
+    response[TOTAL_HEADER] = str(total)
+    log_api(request, AccessAction.SEARCH, "registrant", subject_count=total, detail=",".join(
+        name for name in ("since", "status") if getattr(filters, name) is not None))
     return [registrant_out(r) for r in found[filters.offset:filters.offset + filters.limit]]

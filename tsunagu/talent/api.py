@@ -9,6 +9,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from tsunagu.companies.access_log import filter_names, log_api
+from tsunagu.companies.models import AccessAction
 from tsunagu.lib.api_schemas import (
     NO_NUL,
     InputSchema,
@@ -185,6 +187,8 @@ def list_candidates(request, filters: Query[CandidateFilter]):
     refuse_unknown_query(request, CandidateFilter)
     query = filters.pool_query()
     found = search_page(request.auth, query, offset=filters.offset, limit=filters.limit)
+    log_api(request, AccessAction.SEARCH, "candidate", subject_count=found.total,
+            detail=filter_names(query.to_params()))
     page = found.candidates
     page_tags = tags_of([candidate.pk for candidate in page])
     reasons = match_reasons(page, query, page_tags)
@@ -196,7 +200,9 @@ def list_candidates(request, filters: Query[CandidateFilter]):
 @router.get("/{candidate_id}", response={200: CandidateDetailOut, **error_responses(401, 404, 422)},
             summary="Read a candidate of the talent pool")
 def get_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
-    return candidate_detail(get_object_or_404(Candidate, company=request.auth, pk=candidate_id, erased_at__isnull=True))
+    candidate = get_object_or_404(Candidate, company=request.auth, pk=candidate_id, erased_at__isnull=True)
+    log_api(request, AccessAction.VIEW, "candidate", candidate.pk)
+    return candidate_detail(candidate)
 
 
 @router.patch("/{candidate_id}", response={200: CandidateDetailOut, **error_responses(400, 401, 404, 422)},
@@ -214,4 +220,6 @@ def patch_candidate(request, payload: CandidatePatch, candidate_id: int = Path(.
         candidate = pool_actions.update_candidate_profile(request.auth, candidate, **changes)
     except ValidationError as exc:
         return Status(422, django_validation_error_body(exc))
+    log_api(request, AccessAction.CHANGE, "candidate", candidate.pk, detail=",".join(payload.model_dump(
+        exclude_none=True)))
     return candidate_detail(candidate)

@@ -21,8 +21,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tsunagu.companies.access_log import filter_names, log_console, log_console_many
 from tsunagu.companies.console import company_view, has_role
-from tsunagu.companies.models import Role
+from tsunagu.companies.models import AccessAction, Role
 from tsunagu.talent.actions import pool
 from tsunagu.talent.actions import saved_searches as saving
 from tsunagu.talent.forms import CandidateProfileForm, SavedSearchForm, TagForm, split_typed_tags
@@ -151,6 +152,8 @@ def candidates(request):
         number = max(1, -(-found.total // PAGE_SIZE))
         found = search_page(company, query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE, facets=True)
     rows = found.candidates
+    log_console(request, AccessAction.SEARCH, "candidate", subject_count=found.total,
+                detail=filter_names(query.to_params()))
     tags = tags_of([c.pk for c in rows])
     reasons = match_reasons(rows, query, tags) if rows else {}
     context.update({
@@ -277,6 +280,7 @@ def candidates_tag(request):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
+            log_console_many(request, AccessAction.CHANGE, "candidate", ids, detail=f"{kind}s")
             messages.success(request, text % {"count": len(ids), "tags": "、".join(labels)})
     return redirect(back_to_pool(request.POST))
 
@@ -345,6 +349,7 @@ def render_candidate(request, candidate: Candidate, form: CandidateProfileForm, 
 @company_view(see=Role.VIEWER)
 def candidate_detail(request, candidate_id: int):
     candidate = company_candidate(request, candidate_id)
+    log_console(request, AccessAction.VIEW, "candidate", candidate.pk)
     return render_candidate(request, candidate, CandidateProfileForm.for_candidate(candidate))
 
 
@@ -358,8 +363,10 @@ def candidate_edit(request, candidate_id: int):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            log_console(request, AccessAction.CHANGE, "candidate", candidate.pk)
             messages.success(request, _("候補者の情報を保存しました。"))
             return redirect("console:candidate", candidate.pk)
+    log_console(request, AccessAction.VIEW, "candidate", candidate.pk)  # the page shows the person again
     return render_candidate(request, company_candidate(request, candidate_id), form, status=400)
 
 
@@ -377,6 +384,8 @@ def candidate_tag(request, candidate_id: int):
             change(request.company, [candidate.pk], labels, kind=kind)
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        else:
+            log_console(request, AccessAction.CHANGE, "candidate", candidate.pk, detail=f"{kind}s")
     else:
         error = " ".join(message for errors in form.errors.values() for message in errors)
     if not request.headers.get("HX-Request"):

@@ -129,6 +129,10 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "company_export": (ADMIN, None),
     "company_export_zip": (ADMIN, None),
     "company_export_json": (ADMIN, None),
+    # The access log of personal data: read and exported by admins (operator staff: the operator's own log, see
+    # OPERATOR_TOO); nothing writes to it through a URL.
+    "access_log": (ADMIN, None),
+    "access_log_csv": (ADMIN, None),
     # The relay operator's desk: its staff only.
     "operator": (OPERATOR, None),
     "operator_company": (OPERATOR, None),
@@ -159,6 +163,9 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "operator_privacy_request_export": (OPERATOR, None),
     "operator_privacy_retention": (OPERATOR, None),
 }
+
+# Company pages that operator staff (without a company) read too, for the operator's own party.
+OPERATOR_TOO = {"access_log", "access_log_csv"}
 
 RANK = {VIEWER: 1, RECRUITER: 2, ADMIN: 3}
 COMPANY_ROLES = (VIEWER, RECRUITER, ADMIN)
@@ -393,6 +400,8 @@ def expected(name: str, method: str, actor: Actor, *, foreign_objects: bool) -> 
             return REFUSED
         return OK if level else NOT_ALLOWED
     # A company's page.
+    if actor.role == OPERATOR and name in OPERATOR_TOO:
+        return OK if level else NOT_ALLOWED
     if actor.role == OPERATOR:
         return TO_DESK  # staff without a company are sent to the operator's desk
     if level is None:

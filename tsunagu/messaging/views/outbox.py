@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from tsunagu.companies.access_log import log_console
 from tsunagu.companies.console import company_view
-from tsunagu.companies.models import Role
+from tsunagu.companies.models import AccessAction, Role
 from tsunagu.messaging import rendering
 from tsunagu.messaging.actions import notices
 from tsunagu.messaging.compose import build_email, email_for_display
@@ -42,6 +43,7 @@ def message_detail(request, message_id: int):
         company_messages(request.company).select_related("application__candidate", "application__job", "template"),
         pk=message_id,
     )
+    log_console(request, AccessAction.VIEW, "message", message.pk)
     # Everything below is shown with the candidate's personal links redacted (messaging/redaction.py).
     content, render_error = None, None
     if message.body_text:

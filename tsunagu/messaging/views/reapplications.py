@@ -11,8 +11,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from tsunagu.companies.access_log import log_console
 from tsunagu.companies.console import company_view, has_role
-from tsunagu.companies.models import Role
+from tsunagu.companies.models import AccessAction, Role
 from tsunagu.messaging.actions import reapplication_alerts
 from tsunagu.messaging.models import OPERATOR_KINDS, Message
 from tsunagu.talent.actions import reapplications
@@ -48,6 +49,7 @@ def reapplication_detail(request, reapplication_id: int):
         Reapplication.objects.select_related("candidate", "previous", "application__job", "reviewed_by"),
         company=request.company, pk=reapplication_id)
     reapplications.mark_seen(request.company, reapplication)
+    log_console(request, AccessAction.VIEW, "reapplication", reapplication.pk)
     same_record = reapplication.candidate_id == reapplication.previous_id
     people = [reapplication.previous] if same_record else [reapplication.previous, reapplication.candidate]
     can_act = has_role(request.membership, Role.RECRUITER)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('companies', '0010_company_retention_days_without_consent'),
+        ('companies', '0011_company_retention_days_without_consent'),
         ('relay', '0005_registration_phone'),
         ('talent', '0007_candidate_consent_and_erasure'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -15,7 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tsunagu.companies.access_log import filter_names, log_operator
 from tsunagu.companies.console import operator_view
+from tsunagu.companies.models import AccessAction
 from tsunagu.lib.spreadsheet import neutralised
 from tsunagu.relay.actions import registrants as registrant_actions
 from tsunagu.relay.models import Introduction, Registrant, RegistrantStatus, Registration
@@ -44,6 +46,8 @@ def registrants(request):
         return render(request, "relay/desk/registrants.html", {"form": form, "page": None}, status=400)
     found = search_registrants(**form.search_arguments()).prefetch_related(_companies_they_came_through())
     page = Paginator(found, REGISTRANTS_PER_PAGE).get_page(request.GET.get("page"))
+    log_operator(request, AccessAction.SEARCH, "registrant", subject_count=page.paginator.count,
+                 detail=filter_names(form.cleaned_data))
     return render(request, "relay/desk/registrants.html", {"form": form, "page": page,
                                                             "export_query": request.GET.urlencode()})
 
@@ -79,6 +83,9 @@ def registrants_csv(request):
         problems = [message for errors in form.errors.values() for message in errors]
         return HttpResponse("\n".join(problems), status=400, content_type="text/plain; charset=utf-8")
     found = search_registrants(**form.search_arguments()).prefetch_related(_companies_they_came_through())
+    # How many people the file holds is not counted (a count of every registrant would be a second read).
+    log_operator(request, AccessAction.EXPORT, "registrant", detail=filter_names(form.cleaned_data),
+                 purpose=request.GET.get("purpose", ""))
     response = StreamingHttpResponse(_csv_rows(found), content_type="text/csv; charset=utf-8")
     filename = f"registrants-{timezone.localdate():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -103,7 +110,9 @@ def _registrant_page(request, registrant: Registrant, *, profile_form=None, note
 
 @operator_view(see=True)
 def registrant(request, pk: int):
-    return _registrant_page(request, get_object_or_404(Registrant, pk=pk))
+    person = get_object_or_404(Registrant, pk=pk)
+    log_operator(request, AccessAction.VIEW, "registrant", person.pk)
+    return _registrant_page(request, person)
 
 
 @operator_view(do=True)
@@ -114,6 +123,7 @@ def registrant_status(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _registrant_page(request, person, status=400)
+    log_operator(request, AccessAction.CHANGE, "registrant", person.pk, detail="status")
     messages.success(request, _("状態を変更しました。"))
     return redirect("console:operator_registrant", pk=person.pk)
 
@@ -129,6 +139,7 @@ def registrant_note(request, pk: int):
             form.add_error("text", exc)
     if form.errors:
         return _registrant_page(request, person, note_form=form, status=400)
+    log_operator(request, AccessAction.CHANGE, "registrant", person.pk, detail="note")
     messages.success(request, _("メモを追加しました。"))
     return redirect("console:operator_registrant", pk=person.pk)
 
@@ -145,5 +156,6 @@ def registrant_profile(request, pk: int):
             form.add_error(None, exc)
     if form.errors:
         return _registrant_page(request, person, profile_form=form, status=400)
+    log_operator(request, AccessAction.CHANGE, "registrant", person.pk, detail=",".join(form.changed_data))
     messages.success(request, _("登録情報を保存しました。"))
     return redirect("console:operator_registrant", pk=person.pk)

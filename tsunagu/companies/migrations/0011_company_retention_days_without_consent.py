@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('companies', '0009_reapplication_settings'),
+        ('companies', '0010_access_log'),
     ]
 
     operations = [
