@@ -5,6 +5,8 @@ one router in django-ninja); the export is a path of its own."""
 from django.shortcuts import get_object_or_404
 from ninja import Path, Router, Status
 
+from tsunagu.companies.access_log import log_api, presented_api_key
+from tsunagu.companies.models import AccessAction
 from tsunagu.lib.api_schemas import error_responses
 from tsunagu.privacy.actions.erasure import erase_candidate
 from tsunagu.privacy.models import ErasureReason
@@ -29,7 +31,8 @@ def delete_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
     stay, anonymised, so that counts stay true. Afterwards the candidate and its applications answer 404, and
     events the ATS sends about those applications are ignored. A record that an erasure happened is kept,
     without the data. The address is not kept, so the person may be mailed again if they apply again."""
-    erase_candidate(_live_candidate(request, candidate_id), reason=ErasureReason.API, actor="API")
+    erase_candidate(_live_candidate(request, candidate_id), reason=ErasureReason.API, actor="API",
+                    api_key=presented_api_key(request))
     return Status(204, None)
 
 
@@ -38,4 +41,6 @@ def delete_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
 def export_candidate(request, candidate_id: int = Path(..., ge=1, le=MAX_ID)):
     """What the company holds about the person, why, since when, until when and who received it: the same
     document the person downloads from their own page."""
-    return candidate_export(_live_candidate(request, candidate_id))
+    candidate = _live_candidate(request, candidate_id)
+    log_api(request, AccessAction.EXPORT, "candidate", candidate.pk)
+    return candidate_export(candidate)

@@ -11,9 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tsunagu.companies.actions import record_access
+from tsunagu.companies.models import AccessAction, AccessChannel
 from tsunagu.messaging.actions.erasure import erase_messages, keep_suppression_as_hash
 from tsunagu.messaging.models import Message
-from tsunagu.privacy.models import Erasure, PrivacyRequest
+from tsunagu.privacy.models import Erasure, ErasureReason, PrivacyRequest
 from tsunagu.privacy.signals import candidate_erased
 from tsunagu.relay.actions.erasure import anonymise_registrant, erase_candidate_registrations
 from tsunagu.relay.models import Registrant
@@ -23,7 +25,7 @@ from tsunagu.talent.models import Application, Candidate
 
 @transaction.atomic
 def erase_candidate(candidate: Candidate, *, reason: str, actor: str = "", request: PrivacyRequest | None = None,
-                    suppress_mail: bool = False) -> Erasure:
+                    suppress_mail: bool = False, user=None, api_key: str = "") -> Erasure:
     """Erase one company's candidate everywhere the company's data lives. Idempotent: a candidate already
     erased gets its earlier record back (and, if asked now, the address's hash kept: but the address is gone,
     so only what was chosen the first time counts)."""
@@ -43,12 +45,13 @@ def erase_candidate(candidate: Candidate, *, reason: str, actor: str = "", reque
     counts["privacy.privacyrequest"] = PrivacyRequest.objects.filter(candidate=candidate).update(note="")
     candidate_erased.send(sender=Candidate, company=company, candidate_id=candidate.pk,
                           application_external_ids=external_ids, counts=counts)
+    _log(company, "candidate", candidate.pk, reason, user, api_key)
     return _record(company, "candidate", candidate.pk, reason, actor, request, counts, suppressed)
 
 
 @transaction.atomic
 def erase_registrant(registrant: Registrant, *, operator, reason: str, actor: str = "",
-                     request: PrivacyRequest | None = None, suppress_mail: bool = False) -> Erasure:
+                     request: PrivacyRequest | None = None, suppress_mail: bool = False, user=None) -> Erasure:
     """Erase the relay's registrant (the operator's record of the person), with the operator's mail to them.
     The companies' own candidates are theirs to erase. Idempotent like erase_candidate."""
     registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
@@ -62,7 +65,22 @@ def erase_registrant(registrant: Registrant, *, operator, reason: str, actor: st
     suppressed = keep_suppression_as_hash(operator, address, suppress=suppress_mail)
     counts.update(anonymise_registrant(registrant, now=now))
     counts["privacy.privacyrequest"] = PrivacyRequest.objects.filter(registrant=registrant).update(note="")
+    _log(operator, "registrant", registrant.pk, reason, user, "")
     return _record(operator, "registrant", registrant.pk, reason, actor, request, counts, suppressed)
+
+
+# Where each kind of erasure came from, in the access log's words.
+_CHANNELS = {ErasureReason.REQUEST: AccessChannel.PERSON, ErasureReason.STAFF: AccessChannel.CONSOLE,
+             ErasureReason.API: AccessChannel.API, ErasureReason.ATS: AccessChannel.SYSTEM,
+             ErasureReason.RETENTION: AccessChannel.SYSTEM}
+
+
+def _log(company, subject_kind, subject_id, reason, user, api_key) -> None:
+    channel = _CHANNELS.get(reason, AccessChannel.SYSTEM)
+    if channel == AccessChannel.CONSOLE and company.is_operator:
+        channel = AccessChannel.OPERATOR
+    record_access(company, user=user, api_key=api_key or None, channel=channel, action=AccessAction.DELETE,
+                  subject_kind=subject_kind, subject_id=subject_id, detail=reason)
 
 
 def _record(company, subject_kind, subject_id, reason, actor, request, counts, suppressed) -> Erasure:

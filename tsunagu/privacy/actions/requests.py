@@ -110,7 +110,7 @@ def carry_out(request: PrivacyRequest, *, user=None, reason: str = ErasureReason
         return request
     actor = _actor(user) or _("ご本人")
     if request.kind == RequestKind.DELETE:
-        _erase(request, reason=reason, actor=actor)
+        _erase(request, reason=reason, actor=actor, user=user)
     elif request.kind == RequestKind.STOP:
         if request.candidate is not None:
             stop_use_of_candidate(request.candidate)
@@ -123,19 +123,20 @@ def carry_out(request: PrivacyRequest, *, user=None, reason: str = ErasureReason
     return request
 
 
-def _erase(request: PrivacyRequest, *, reason: str, actor: str) -> None:
+def _erase(request: PrivacyRequest, *, reason: str, actor: str, user=None) -> None:
     if request.candidate is not None:
         candidate = request.candidate
         registrations = list(candidate.registrations.select_related("registrant"))
-        erase_candidate(candidate, reason=reason, actor=actor, request=request, suppress_mail=request.suppress_mail)
+        erase_candidate(candidate, reason=reason, actor=actor, request=request, suppress_mail=request.suppress_mail,
+                        user=user)
         if request.include_relay:
             operator = Company.objects.filter(is_operator=True).first()
             for registration in registrations:
                 erase_registrant(registration.registrant, operator=operator, reason=reason, actor=actor,
-                                 request=request, suppress_mail=request.suppress_mail)
+                                 request=request, suppress_mail=request.suppress_mail, user=user)
     elif request.registrant is not None:
         erase_registrant(request.registrant, operator=request.company, reason=reason, actor=actor, request=request,
-                         suppress_mail=request.suppress_mail)
+                         suppress_mail=request.suppress_mail, user=user)
 
 
 def cancel(request: PrivacyRequest, *, user=None) -> PrivacyRequest:

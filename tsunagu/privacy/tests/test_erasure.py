@@ -10,6 +10,7 @@ from django.db import models
 
 from tsunagu.analytics.selectors import loop_counts as dashboard_numbers
 from tsunagu.companies.actions import operator_party
+from tsunagu.companies.models import AccessLog
 from tsunagu.messaging.actions.delivery import deliver_due_messages
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus, Suppression
 from tsunagu.privacy.actions.erasure import erase_candidate, erase_registrant
@@ -73,6 +74,8 @@ def test_the_api_erases_a_candidate_everywhere_and_counts_stay(api, company, cli
     assert Candidate.objects.get(pk=other.pk).name == "別の 人"
     record = Erasure.objects.get(subject_kind="candidate", subject_id=person.candidate.pk)
     assert record.reason == ErasureReason.API and record.counts["messaging.message"] >= 1
+    logged = AccessLog.objects.get(company=company, action="delete")
+    assert (logged.channel, logged.subject_id) == ("api", person.candidate.pk) and logged.actor.startswith("API key")
 
 
 def test_another_companys_candidate_answers_404_and_is_untouched(api, make_company, client):

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from tsunagu.companies.models import AccessLog
 from tsunagu.messaging.actions.delivery import deliver_due_messages
 from tsunagu.messaging.models import CapturedMail, Message, MessageKind, MessageStatus
 from tsunagu.messaging.selectors import suppression_for
@@ -49,6 +50,8 @@ def test_the_page_shows_what_is_held_and_the_download_holds_all_of_it(company, c
     assert data["messages"][0]["to"] == EMAIL
     assert data["registration"]["what_the_company_knows"]
     assert [r["name"] for r in data["recipients"]][0] == company.name
+    assert list(AccessLog.objects.filter(channel="person").order_by("pk").values_list("action", "subject_id")) == [
+        ("view", person.candidate.pk), ("export", person.candidate.pk)]
 
 
 def test_forged_tokens_answer_404_and_show_nothing(company, client):

@@ -6,8 +6,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tsunagu.companies.access_log import log_console
 from tsunagu.companies.console import company_view
-from tsunagu.companies.models import Role
+from tsunagu.companies.models import AccessAction, Role
 from tsunagu.privacy.company_export_files import EVERY_TABLE, CompanyExport
 
 CONTENT_TYPES = {"zip": "application/zip", "json": "application/json; charset=utf-8"}
@@ -50,8 +51,8 @@ def company_export_json(request):
 
 
 def record_export_access(request, export_format: str) -> None:
-    """ACCESS LOG: where the export of the company's personal data is to be recorded (issue 13, item 5: who
-    exported, when, in which format). The access log's record_access call goes here."""
+    """The access log: who exported all of the company's personal data, when, in which format."""
+    log_console(request, AccessAction.EXPORT, "company", request.company.pk, detail=export_format)
 
 
 def _download(request, export_format: str) -> StreamingHttpResponse:

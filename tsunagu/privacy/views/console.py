@@ -19,9 +19,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tsunagu.companies.access_log import log_console, log_operator
 from tsunagu.companies.actions import operator_party
 from tsunagu.companies.console import company_view, operator_view
-from tsunagu.companies.models import Role
+from tsunagu.companies.models import AccessAction, Role
 from tsunagu.privacy.actions import consent as consent_actions
 from tsunagu.privacy.actions import requests as request_actions
 from tsunagu.privacy.actions.retention import PREVIEW_DAYS, candidates_due, deadline_of, registrants_due
@@ -124,8 +125,10 @@ def _export(request, party: _Party, pk: int):
     row = _request_of(party, pk)
     if row.candidate is not None and row.candidate.erased_at is None:
         data = candidate_export(row.candidate)
+        log_console(request, AccessAction.EXPORT, "candidate", row.candidate.pk, purpose=f"request #{row.pk}")
     elif row.registrant is not None and not row.registrant.email_key.startswith("erased:"):
         data = registrant_export(row.registrant, party.company)
+        log_operator(request, AccessAction.EXPORT, "registrant", row.registrant.pk, purpose=f"request #{row.pk}")
     else:
         raise Http404
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
@@ -171,6 +174,7 @@ def retention(request):
     company, now = request.company, timezone.now()
     due = candidates_due(company, now + timedelta(days=PREVIEW_DAYS))
     rows = [(candidate, deadline_of(company, candidate)) for candidate in due[:PAGE_ROWS]]
+    log_console(request, AccessAction.SEARCH, "candidate", subject_count=len(rows), detail="retention")
     return render(request, "privacy/retention.html", {
         "rows": rows, "due_count": due.count(), "past_count": candidates_due(company, now).count(),
         "preview_days": PREVIEW_DAYS, "company": company})

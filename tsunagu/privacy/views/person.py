@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from tsunagu.companies.actions import operator_party
+from tsunagu.companies.actions import operator_party, record_access
+from tsunagu.companies.models import AccessAction, AccessChannel
 from tsunagu.lib.client_ip import client_ip
 from tsunagu.lib.tokens import (
     ExpiredToken,
@@ -52,6 +53,15 @@ class _Subject:
     def erased(self) -> bool:
         return self.person is None or (self.candidate.erased_at is not None if self.candidate is not None
                                        else self.registrant.email_key.startswith("erased:"))
+
+    @property
+    def kind(self) -> str:
+        return "candidate" if self.candidate is not None else "registrant"
+
+    def log(self, action: str) -> None:
+        """The person's own reading of their data, in the holder's access log."""
+        record_access(self.company, channel=AccessChannel.PERSON, action=action, subject_kind=self.kind,
+                      subject_id=self.person.pk)
 
     def export(self) -> dict:
         if self.candidate is not None:
@@ -110,6 +120,7 @@ def _person_page(request, subject: _Subject, token: str, *, kind: str):
                "errors": errors, "form": request.POST if errors else None}
     if not subject.erased:
         context["data"] = subject.export()
+        subject.log(AccessAction.VIEW)
         context["registered"] = subject.candidate is not None and subject.candidate.registrations.exists()
     return render(request, "privacy/person.html", context, status=status)
 
@@ -170,6 +181,7 @@ def _download(subject: _Subject) -> HttpResponse:
     if subject.erased:
         raise Http404
     body = json.dumps(subject.export(), ensure_ascii=False, indent=2)
+    subject.log(AccessAction.EXPORT)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="my-data.json"'
     return response
