@@ -14,7 +14,14 @@ from tsunagu.messaging.models import Message, MessageKind
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import requests
 from tsunagu.relay.models import ConsentRecord, Introduction, ProvisionRecord
-from tsunagu.relay.tests.referrals import REQUEST, company_client, consent_path, earn_slots, operator_client, registrant
+from tsunagu.relay.tests.referrals import (
+    REQUEST,
+    company_client,
+    consent_path,
+    earn_slots,
+    operator_client,
+    registrant,
+)
 
 pytestmark = pytest.mark.django_db
 
