@@ -105,6 +105,8 @@ def test_every_notice_links_the_companys_policy_in_its_footer(api, company, djan
     footer = notice.body_text.split("―" * 24, 1)[1]
     assert f"個人情報の取り扱い: {url}" in footer
     assert f'href="{url}"' in build_email(Message.objects.get(pk=notice.pk)).html
+    # Not rewritten into a tracked redirect: reading the policy is recorded nowhere.
+    assert f'href="{url}"' in build_email(Message.objects.get(pk=notice.pk), track=True).html
 
 
 def test_the_operators_mail_links_its_policy(client, api, company, django_capture_on_commit_callbacks):
