@@ -43,7 +43,7 @@ from django.utils.translation import gettext_lazy
 
 from tsunagu.companies.models import Company
 from tsunagu.messaging import rendering
-from tsunagu.messaging.compose import message_context
+from tsunagu.messaging.compose import message_context, policy_url
 from tsunagu.messaging.models import (
     CAMPAIGN_KINDS,
     Campaign,
@@ -287,7 +287,7 @@ def sample_mails(company: Company, kind: str, job: Job | None, audience: Audienc
         [person["latest_rejection_id"] for person in people])
     templates = template_set(company, kind)
     footer = rendering.make_footer(company_name=company.name, postal_address=company.postal_address,
-                                   contact=company.reply_to or company.from_email)
+                                   contact=company.reply_to or company.from_email, policy_url=policy_url(company))
     cache: dict = {}
     samples = []
     for person in people:

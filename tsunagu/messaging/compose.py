@@ -56,6 +56,8 @@ def build_email(message: Message, template_cache: dict | None = None, *, track: 
     context = message_context(message, cache)
     advertising = is_advertising(message.kind)
     footer, mailto = _footer_and_mailto(company, cache) if advertising else (None, "")
+    if message.kind == MessageKind.VERIFICATION:  # to a person, from the operator: its policy at least
+        footer = rendering.policy_footer(policy_url(company))
     try:
         rendered = rendering.render(template.subject, template.body_text, context, footer=footer)
     except rendering.RenderUnavailable as exc:  # no render process free: the template is not at fault
@@ -141,10 +143,15 @@ def _footer_and_mailto(company: Company, cache: dict) -> tuple[rendering.Footer,
     if key not in cache:
         cache[key] = (
             rendering.make_footer(company_name=company.name, postal_address=company.postal_address,
-                                  contact=company.reply_to or company.from_email),
+                                  contact=company.reply_to or company.from_email, policy_url=policy_url(company)),
             unsubscribe_mailto(company),
         )
     return cache[key]
+
+
+def policy_url(company: Company) -> str:
+    """The absolute address of the sender's public privacy-policy page (the privacy app's, by its URL name)."""
+    return settings.BASE_URL + reverse("privacy:policy", args=[company.slug])
 
 
 def message_context(message: Message, cache: dict | None = None) -> dict:

@@ -253,7 +253,8 @@ def render(subject: str, body_text: str, context: dict, footer: Footer | None = 
     links = linkable_urls(body_text, context)
     if footer is None:
         return Rendered(subject=rendered_subject, text=text, html=text_to_html(text, rendered_subject, links=links))
-    footer_text, footer_html = footer.for_url(context["unsubscribe_url"])
+    # A policy-only footer (policy_footer) has no unsubscribe link to fill in.
+    footer_text, footer_html = footer.for_url(context.get("unsubscribe_url", ""))
     return Rendered(subject=rendered_subject, text=f"{text}\n{footer_text}",
                     html=text_to_html(text, rendered_subject, footer_html=footer_html, links=links))
 
@@ -285,8 +286,9 @@ class Footer:
         return self.text.replace(_URL_MARK, url), self.html.replace(_URL_MARK, escape(url))
 
 
-def make_footer(*, company_name: str, postal_address: str, contact: str) -> Footer:
-    """The footer in the site's language (mail goes out in it, whichever language the console shows)."""
+def make_footer(*, company_name: str, postal_address: str, contact: str, policy_url: str = "") -> Footer:
+    """The footer in the site's language (mail goes out in it, whichever language the console shows), ending
+    with the link to the sender's privacy policy page when given."""
     with translation.override(settings.LANGUAGE_CODE):
         why = _("このメールは、%(company)sの採用選考にご応募いただいた方にお送りしています。") % {"company": company_name}
         opt_out = _("今後のメールがご不要の場合は、こちらから配信を停止できます:")
@@ -295,16 +297,36 @@ def make_footer(*, company_name: str, postal_address: str, contact: str) -> Foot
             facts.append(_("住所:%(address)s") % {"address": postal_address.strip()})
         if contact:
             facts.append(_("お問い合わせ:%(contact)s") % {"contact": contact})
-    text = "\n".join([_FOOTER_RULE, why, opt_out, _URL_MARK, *facts]) + "\n"
+        policy_text, policy_html = _policy_line(policy_url)
+    text = "\n".join([_FOOTER_RULE, why, opt_out, _URL_MARK, *facts, *policy_text]) + "\n"
     html = (
         '<hr style="border:none;border-top:1px solid #ccc;margin:2em 0 1em;">'
         '<p style="font-size:12px;line-height:1.7;color:#666;">'
         f"{escape(why)}<br>\n{escape(opt_out)}<br>\n"
         f'<a href="{_URL_MARK}" style="color:#0b6e4f;">{_URL_MARK}</a><br>\n'
-        + "<br>\n".join(escape(fact) for fact in facts)
+        + "<br>\n".join([*(escape(fact) for fact in facts), *policy_html])
         + "</p>"
     )
     return Footer(text=text, html=html)
+
+
+def _policy_line(policy_url: str) -> tuple[list[str], list[str]]:
+    """「個人情報の取り扱い: <URL>」 as text and as HTML (linked), or nothing without a URL."""
+    if not policy_url:
+        return [], []
+    label = _("個人情報の取り扱い")
+    return ([f"{label}: {policy_url}"],
+            [f'{escape(label)}: <a href="{escape(policy_url)}" style="color:#0b6e4f;">{escape(policy_url)}</a>'])
+
+
+def policy_footer(policy_url: str) -> Footer:
+    """The footer of a mail that has no unsubscribe footer (the operator's verification mail): the link to the
+    sender's privacy policy page only."""
+    with translation.override(settings.LANGUAGE_CODE):
+        policy_text, policy_html = _policy_line(policy_url)
+    return Footer(text="\n".join([_FOOTER_RULE, *policy_text]) + "\n",
+                  html='<hr style="border:none;border-top:1px solid #ccc;margin:2em 0 1em;">'
+                       '<p style="font-size:12px;line-height:1.7;color:#666;">' + "".join(policy_html) + "</p>")
 
 
 # Japanese text puts URLs right after full-width punctuation ("こちら:https://..."), which word-based

@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from tsunagu.privacy.views import company_export, console, person
+from tsunagu.privacy.views import company_export, console, person, policy
 
 urlpatterns = [
+    # A company's (or the relay operator's) privacy policy: the stable address mail and pages link to.
+    path("policy/<slug:slug>/", policy.policy, name="policy"),
     path("m/<str:token>/", person.company_person, name="person"),
     path("m/<str:token>/my-data.json", person.company_person_export, name="person_export"),
     path("p/<str:token>/", person.registrant_person, name="registrant_person"),

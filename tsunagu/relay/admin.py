@@ -7,6 +7,7 @@ from tsunagu.relay.models import (
     Contract,
     Introduction,
     LedgerEntry,
+    ProvisionRecord,
     ReferralRequest,
     Registrant,
     RegistrantNote,
@@ -56,7 +57,12 @@ class RegistrantNoteAdmin(ReadOnlyAdmin):
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
-    list_display = ["registrant", "kind", "version", "company", "given_at"]
+    list_display = ["registrant", "kind", "purpose", "version", "company", "given_at", "withdrawn_at"]
+
+
+@admin.register(ProvisionRecord)
+class ProvisionRecordAdmin(ReadOnlyAdmin):
+    list_display = ["provided_at", "recipient_name", "registrant", "staff_email"]
 
 
 @admin.register(ReferralRequest)

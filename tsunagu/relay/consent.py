@@ -5,16 +5,37 @@ The texts name the relay operator (its party: companies.actions.operator_party) 
 brought the person, and say what that company will learn: only that a registration happened.
 """
 
+import hashlib
+
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tsunagu.companies.actions import operator_party
 
 CONSENT_VERSION = "2026-11-30.2"  # .2: the phone number (optional) joined the listed data
 
+# What each consent of the form is for: a stable code (ConsentRecord.purpose) and its label.
+PURPOSES = {
+    "purpose": ("career_support", gettext_lazy("キャリア支援(キャリア相談・求人のご紹介・そのためのご連絡)")),
+    "provision": ("provision_to_partners", gettext_lazy("提携する求人企業への情報提供(企業ごとに改めて同意)")),
+}
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of the text exactly as shown: what ConsentRecord.text_hash holds."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def texts_digest(texts: dict[str, str]) -> str:
+    """One digest of the form's consent texts, posted back by the page that showed them: a text that changed
+    between showing and posting is then shown again instead of being recorded as agreed."""
+    return text_hash("\x00".join(f"{key}\x00{texts[key]}" for key in sorted(texts)))[:32]
+
 
 def operator_facts(operator) -> dict[str, str]:
     """What the candidate's pages say about who runs the service (public_base.html's `relay`)."""
     return {
+        "slug": operator.slug,  # its privacy policy's page: privacy:policy
         "service_name": operator.service_name or operator.name,
         "operator_name": operator.name,
         "operator_contact": operator.reply_to or operator.sender_email,

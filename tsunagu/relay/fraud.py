@@ -136,6 +136,18 @@ def network_hash(ip: str) -> str:
     return _keyed("network", str(ipaddress.ip_network(f"{address}/{prefix}", strict=False)))
 
 
+def ip_hash(ip: str) -> str:
+    """A keyed hash of one address (kept with a consent: which address gave it, without the address); "" for
+    no valid address. The same address always gives the same hash, in any of its spellings."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return _keyed("ip", str(address))
+
+
 def browser_hash(user_agent: str) -> str:
     user_agent = (user_agent or "").strip()
     return _keyed("browser", user_agent[:500]) if user_agent else ""

@@ -126,6 +126,11 @@ class RegistrationRequest(RegistrantDetails):
     # Keyed hashes (never the raw values) of the network and browser the form came from: fraud signals.
     network_hash = models.CharField(max_length=32, blank=True, db_index=True)
     browser_hash = models.CharField(max_length=32, blank=True, db_index=True)
+    # The consent texts exactly as the form showed them ({"purpose": ..., "provision": ...}: the page posts
+    # their digest) and the keyed hash of the address that sent the form: what the ConsentRecords keep on
+    # verification. Empty for forms from before issue 13 (their texts are rebuilt then).
+    consent_texts = models.JSONField(default=dict, blank=True)
+    ip_hash = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
 
@@ -170,19 +175,31 @@ class ConsentKind(models.TextChoices):
 
 
 class ConsentRecord(models.Model):
-    """A consent, word for word as the person saw it, and when (個人情報保護法: 第三者提供の同意と記録)."""
+    """A consent, word for word as the person saw it, and when (個人情報保護法: 第三者提供の同意と記録): the text,
+    its SHA-256, the version of its wording, what it was for (`purpose`: a stable code such as
+    "career_support", "provision_to_partners" or "introduction:<company slug>", with a label as shown then),
+    a keyed hash of the address it came from (never the address), and its withdrawal (relay.actions.consents).
+    The text, its hash and the time are never changed once written."""
 
     registrant = models.ForeignKey(Registrant, on_delete=models.CASCADE, related_name="consents")
     kind = models.CharField(max_length=16, choices=ConsentKind.choices)
     version = models.CharField(max_length=32)
     text = models.TextField()
+    text_hash = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=100, blank=True)
+    purpose_label = models.CharField(max_length=300, blank=True)
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     introduction = models.ForeignKey("Introduction", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="consents")
+    ip_hash = models.CharField(max_length=32, blank=True)
     given_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # How it was withdrawn: the person's own page, or which staff member took it by phone or letter.
+    withdrawn_via = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-given_at", "-pk"]
+        indexes = [models.Index(fields=["registrant", "withdrawn_at"])]
 
 
 class EmploymentType(models.TextChoices):
@@ -333,3 +350,47 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(fields=["introduction"], condition=models.Q(kind="slot_redeemed"),
                                     name="ledger_one_use_per_introduction"),
         ]
+
+
+# The names ProvisionRecord.items holds, and how they read.
+PROVIDED_ITEM_LABELS = {
+    "name": _("氏名"), "email": _("メールアドレス"), "phone": _("電話番号"), "desired_job": _("希望職種"),
+    "desired_region": _("希望勤務地"), "recommendation": _("推薦文"),
+}
+
+
+class ProvisionRecord(models.Model):
+    """The record of a provision to a third party (第三者提供の記録, 個人情報保護法 第29条): one per introduction the
+    registrant consented to, written with the consent. Append-only: kept when the company, the registrant, the
+    consent or the staff member is gone (names and e-mail kept as they were), never edited: only
+    relay.actions.provisions writes it, no page or admin changes it, and deleting one refuses."""
+
+    provided_at = models.DateTimeField(_("提供日時"))
+    recipient = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipient_name = models.CharField(_("提供先"), max_length=200)
+    registrant = models.ForeignKey(Registrant, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="provisions")
+    introduction = models.ForeignKey(Introduction, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="provisions")
+    request_title = models.CharField(_("求人"), max_length=200, blank=True)
+    # The registrant's fields provided (introduction_consent.PROFILE_FIELDS that held a value, and
+    # "recommendation" when there was one): names of items, never their values.
+    items = models.JSONField(default=list)
+    consent = models.ForeignKey(ConsentRecord, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="provisions")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    staff_email = models.CharField(_("担当者"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("第三者提供の記録")
+        verbose_name_plural = _("第三者提供の記録")
+        ordering = ["-provided_at", "-pk"]
+        indexes = [models.Index(fields=["provided_at"]), models.Index(fields=["recipient", "provided_at"])]
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("a provision record is never deleted")
+
+    @property
+    def item_labels(self) -> list[str]:
+        return [str(PROVIDED_ITEM_LABELS.get(item, item)) for item in self.items]

@@ -57,6 +57,8 @@ def test_rejection_notice_registration_verification_and_ledger(smtp_server):
             "csrfmiddlewaretoken": csrf_token(landing.text), "name": "髙橋 𠮷子", "email": "yoshiko@example.jp",
             "desired_job": "エンジニア", "desired_region": "東京都", "consent_purpose": "on",
             "consent_provision": "on",
+            # The digest of the consent texts the page showed: what the person agreed to, word for word.
+            "consent_digest": re.search(r'name="consent_digest" value="([^"]+)"', landing.text).group(1),
         }, headers={"Referer": link}, timeout=10)
         assert submitted.status_code == 200 and "確認メールをお送りしました" in submitted.text
 

@@ -136,7 +136,9 @@ def test_the_verification_mail_is_transactional_and_never_held_back(api, company
     smtp_settings.wait_for(1)
     # Even an address on the list gets the mail it has just asked for on our page.
     suppress(company, "yoshiko@example.jp", SuppressionReason.UNSUBSCRIBED)
-    form = {"name": "髙橋 𠮷子", "email": "yoshiko@example.jp", "consent_purpose": "on", "consent_provision": "on"}
+    landing = client.get(f"/r/{referral_token(notice.pk)}").content.decode()
+    form = {"name": "髙橋 𠮷子", "email": "yoshiko@example.jp", "consent_purpose": "on", "consent_provision": "on",
+            "consent_digest": re.search(r'name="consent_digest" value="([^"]+)"', landing).group(1)}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/r/{referral_token(notice.pk)}", form)
     assert response.status_code == 302

@@ -26,9 +26,10 @@ def referral_path(message_id: int) -> str:
 _HREF = re.compile(r"""(<a\s[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'<>]+)\2""", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 # Links on our own site that record by themselves (the referral link /r/) or must stay exactly as they
-# are (unsubscribe, RFC 8058), and tracked links themselves. Relative to TSUNAGU_BASE_URL; in addition, any
-# link whose URL mentions "unsubscribe" is never rewritten.
-UNTRACKED_PATHS = ("/r/", "/t/", "/u/", "/unsubscribe")
+# are (unsubscribe, RFC 8058; the privacy policy under /privacy/: reading it is nobody's business), and
+# tracked links themselves. Relative to TSUNAGU_BASE_URL; in addition, any link whose URL mentions
+# "unsubscribe" is never rewritten.
+UNTRACKED_PATHS = ("/r/", "/t/", "/u/", "/unsubscribe", "/privacy/")
 
 
 @lru_cache(maxsize=4)

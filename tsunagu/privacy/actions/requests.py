@@ -26,6 +26,7 @@ from tsunagu.messaging.models import MessageKind, SuppressionReason
 from tsunagu.privacy.actions.consent import withdraw_pool_consents
 from tsunagu.privacy.actions.erasure import erase_candidate, erase_registrant
 from tsunagu.privacy.models import ErasureReason, PrivacyRequest, RequestChannel, RequestKind, RequestStatus
+from tsunagu.relay.actions.consents import withdraw_consents
 from tsunagu.relay.actions.registrants import change_status
 from tsunagu.relay.models import Registrant, RegistrantStatus
 from tsunagu.talent.actions.pool import update_candidate_profile
@@ -166,8 +167,10 @@ def stop_use_of_candidate(candidate: Candidate) -> None:
 
 
 def stop_use_of_registrant(registrant: Registrant, operator: Company) -> None:
-    """The relay operator stops using the registrant's data: they leave the service (退会), and no mail of the
-    operator's goes to them again."""
-    change_status(registrant, RegistrantStatus.WITHDRAWN)
+    """The relay operator stops using the registrant's data: every consent they gave is withdrawn (so they leave
+    the service, 退会, and introductions waiting for their consent are withdrawn), and no mail of the operator's
+    goes to them again."""
+    withdraw_consents(registrant, when=timezone.now(), via=_("利用停止の請求"))
+    change_status(registrant, RegistrantStatus.WITHDRAWN)  # also with no consent on record (an old registrant)
     if registrant.email:
         suppressing.suppress(operator, registrant.email, SuppressionReason.UNSUBSCRIBED, detail=_("利用停止の請求"))

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from tsunagu.companies.actions import operator_party
 from tsunagu.lib import tokens
-from tsunagu.relay.actions import ledger, notifications, registrants
+from tsunagu.relay.actions import ledger, notifications, provisions, registrants
 from tsunagu.relay.actions.requests import RequestNotOpen, fill_if_complete, multiline_text, record_event
+from tsunagu.relay.consent import text_hash
 from tsunagu.relay.introduction_consent import (
     CONSENT_LINK_DAYS,
     INTRODUCTION_CONSENT_VERSION,
@@ -126,10 +127,12 @@ class ConsentAnswer:
 
 
 @transaction.atomic
-def answer_consent(token: str, *, consent: bool, shown_digest: str) -> ConsentAnswer:
+def answer_consent(token: str, *, consent: bool, shown_digest: str, ip_hash: str = "") -> ConsentAnswer:
     """The registrant's answer on the consent page (POST only: opening the link changes nothing). A consent
-    records the text word for word as shown (its digest must match the current text) with the time, and
-    tells the company's admins; a decline tells the operator's staff. The link works once."""
+    records the text word for word as shown (its digest must match the current text) with its hash, the
+    time and the keyed hash of the address (fraud.ip_hash), and with it the record of the provision
+    (第三者提供の記録); it tells the company's admins. A decline tells the operator's staff. The link works
+    once."""
     introduction = introduction_for_token(token)
     introduction = (Introduction.objects.select_for_update().select_related("request__company", "registrant")
                     .get(pk=introduction.pk))
@@ -147,9 +150,14 @@ def answer_consent(token: str, *, consent: bool, shown_digest: str) -> ConsentAn
     if text_digest(text) != shown_digest:
         return ConsentAnswer(introduction, "changed", text)
     now = timezone.now()
-    ConsentRecord.objects.create(registrant=introduction.registrant, kind=ConsentKind.INTRODUCTION,
-                                 version=INTRODUCTION_CONSENT_VERSION, text=text, company=request.company,
-                                 introduction=introduction, given_at=now)
+    company = request.company
+    record = ConsentRecord.objects.create(
+        registrant=introduction.registrant, kind=ConsentKind.INTRODUCTION, version=INTRODUCTION_CONSENT_VERSION,
+        text=text, text_hash=text_hash(text), purpose=f"introduction:{company.slug}",
+        purpose_label=(_("%(company)sへの推薦(求人: %(title)s)") % {"company": company.name,
+                                                              "title": request.title})[:300],
+        ip_hash=ip_hash, company=company, introduction=introduction, given_at=now)
+    provisions.record_provision(introduction, consent=record, when=now)
     introduction.status = IntroductionStatus.INTRODUCED
     introduction.consented_at = now
     introduction.save(update_fields=["status", "consented_at", "updated_at"])

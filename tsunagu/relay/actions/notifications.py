@@ -21,6 +21,7 @@ from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import Company, Membership, Role
 from tsunagu.lib.tokens import registrant_privacy_token
 from tsunagu.messaging.actions.notices import plan_fixed_mail
+from tsunagu.messaging.compose import policy_url
 from tsunagu.messaging.models import MessageKind
 from tsunagu.relay.models import Introduction, LedgerEntry, ReferralRequest
 
@@ -176,6 +177,7 @@ def consent_request(introduction: Introduction, *, link: str, expires_on: str) -
         signature = "\n".join(line for line in [
             operator.signature or operator.name, licence, operator.postal_address,
             (_("お問い合わせ: %(contact)s") % {"contact": operator.reply_to}) if operator.reply_to else "",
+            _("個人情報の取り扱い") + ": " + policy_url(operator),
         ] if line)
     plan_fixed_mail(operator, kind=MessageKind.CONSENT_REQUEST, key=f"{MessageKind.CONSENT_REQUEST}:{introduction.pk}",
                     to_email=registrant.email, to_name=registrant.name, subject=subject,

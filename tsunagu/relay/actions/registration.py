@@ -31,7 +31,7 @@ from tsunagu.messaging.compose import VERIFICATION_DAYS
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import ledger
-from tsunagu.relay.consent import CONSENT_VERSION, consent_texts
+from tsunagu.relay.consent import CONSENT_VERSION, PURPOSES, consent_texts, text_hash, texts_digest
 from tsunagu.relay.models import (
     Click,
     ConsentKind,
@@ -118,6 +118,14 @@ class RegistrationForm:
     phone: str = ""
     consent_purpose: bool = False
     consent_provision: bool = False
+    # consent.texts_digest of the consent texts the page showed (a hidden field); None for a caller that
+    # shows no page (the demo, tests): the current texts are then what is recorded.
+    consent_digest: str | None = None
+
+
+class ConsentTextChanged(Exception):
+    """The consent texts changed between showing the form and sending it: nothing is stored, and the page
+    shows the current texts to be agreed to again (HTTP 409)."""
 
 
 class InactiveLink(Exception):
@@ -189,9 +197,10 @@ def check_rate_limits(message: Message, *, network_hash: str) -> None:
 
 @transaction.atomic
 def request_registration(message: Message, form: RegistrationForm, *, network_hash: str = "",
-                         browser_hash: str = "") -> RegistrationRequest:
-    """Keep the form and have the relay operator send the verification mail; nothing counts until the address
-    is verified. InactiveLink for a link that does not work, RateLimited, or ValidationError: nothing stored."""
+                         browser_hash: str = "", ip_hash: str = "") -> RegistrationRequest:
+    """Keep the form, with the consent texts exactly as the page showed them, and have the relay operator send
+    the verification mail; nothing counts until the address is verified. InactiveLink for a link that does
+    not work, RateLimited, ValidationError, or ConsentTextChanged: nothing stored."""
     state = link_state(message)
     if state != LinkState.ACTIVE:
         raise InactiveLink(state)
@@ -199,10 +208,13 @@ def request_registration(message: Message, form: RegistrationForm, *, network_ha
     Message.objects.select_for_update().filter(pk=message.pk).first()
     check_rate_limits(message, network_hash=network_hash)
     fields = clean_form(form)
+    texts = consent_texts(message.company, operator_party())
+    if form.consent_digest is not None and form.consent_digest != texts_digest(texts):
+        raise ConsentTextChanged
     request = RegistrationRequest.objects.create(
         company_id=message.company_id, message=message, candidate_id=message.application.candidate_id,
-        consent_version=CONSENT_VERSION, consented_at=timezone.now(),
-        network_hash=network_hash, browser_hash=browser_hash, **fields,
+        consent_version=CONSENT_VERSION, consented_at=timezone.now(), consent_texts=texts,
+        network_hash=network_hash, browser_hash=browser_hash, ip_hash=ip_hash, **fields,
     )
     plan_verification_mail(
         operator_party(),
@@ -300,11 +312,15 @@ def _registrant_for(request: RegistrationRequest) -> tuple[Registrant, bool]:
 
 
 def _record_consents(registrant: Registrant, request: RegistrationRequest) -> None:
-    """The two consents of the form, word for word as the page showed them, with their version and time (the
-    wording of the version the form was sent under, with the names as they are at verification)."""
-    texts = consent_texts(request.company, operator_party())
-    ConsentRecord.objects.bulk_create([
-        ConsentRecord(registrant=registrant, kind=kind, version=request.consent_version, text=texts[key],
-                      company_id=request.company_id, given_at=request.consented_at)
-        for kind, key in ((ConsentKind.PURPOSE, "purpose"), (ConsentKind.PROVISION, "provision"))
-    ])
+    """The two consents of the form, word for word as the page showed them (kept with the form), with their
+    hash, purpose, version, time and the keyed hash of the address that sent it. A form from before the texts
+    were kept gets the wording of today."""
+    texts = request.consent_texts or consent_texts(request.company, operator_party())
+    records = []
+    for kind, key in ((ConsentKind.PURPOSE, "purpose"), (ConsentKind.PROVISION, "provision")):
+        code, label = PURPOSES[key]
+        records.append(ConsentRecord(
+            registrant=registrant, kind=kind, version=request.consent_version, text=texts[key],
+            text_hash=text_hash(texts[key]), purpose=code, purpose_label=str(label), ip_hash=request.ip_hash,
+            company_id=request.company_id, given_at=request.consented_at))
+    ConsentRecord.objects.bulk_create(records)

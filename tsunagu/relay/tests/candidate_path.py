@@ -12,6 +12,8 @@ from django.core import mail
 from django.db.models import F
 
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus
+from tsunagu.relay.actions.registration import message_for_referral
+from tsunagu.relay.consent import consent_texts, texts_digest
 from tsunagu.testing import application_body
 
 _networks = itertools.count(1)
@@ -46,8 +48,15 @@ def new_network() -> str:
     return f"10.{number // 250 % 250}.{number % 250}.7"
 
 
+def shown_digest(path: str) -> str:
+    """The digest of the consent texts the landing page at `path` shows (its hidden field), without opening
+    it (opening records a click)."""
+    message = message_for_referral(path.rstrip("/").rsplit("/", 1)[-1])
+    return texts_digest(consent_texts(message.company)) if message else ""
+
+
 def register(client, path, capture, *, ip=None, user_agent="", **overrides):
-    form = {**FORM, **overrides}
+    form = {**FORM, "consent_digest": shown_digest(path), **overrides}
     headers = {"User-Agent": user_agent} if user_agent else {}
     with capture(execute=True):
         return client.post(path, form, REMOTE_ADDR=ip or new_network(), headers=headers)

@@ -12,7 +12,7 @@ from tsunagu.lib.tokens import referral_token
 from tsunagu.messaging.actions import notices, suppression
 from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
 from tsunagu.relay.models import Click, RegistrationRequest
-from tsunagu.relay.tests.candidate_path import FORM, link_path, register, reject
+from tsunagu.relay.tests.candidate_path import FORM, link_path, register, reject, shown_digest
 from tsunagu.testing import ApiClient, application_body
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,8 @@ def test_a_delivered_notices_link_works(client, api, django_capture_on_commit_ca
     message = reject(api, django_capture_on_commit_callbacks)
     assert client.get(link_path(message)).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(link_path(message), FORM, REMOTE_ADDR="10.9.9.9")
+        response = client.post(link_path(message), {**FORM, "consent_digest": shown_digest(link_path(message))},
+                               REMOTE_ADDR="10.9.9.9")
     assert response.status_code == 302
     assert client.get(link_path(message) + "/sent").status_code == 200
     assert RegistrationRequest.objects.count() == 1 and Click.objects.count() == 1

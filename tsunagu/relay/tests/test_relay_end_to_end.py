@@ -68,7 +68,8 @@ def fill_in(browser, link: str, *, name: str, email: str, **extra) -> requests.R
     page = browser.get(link, timeout=10)
     assert page.status_code == 200, page.text[:500]
     form = {"csrfmiddlewaretoken": csrf(page.text), "name": name, "email": email, "desired_region": "東京都",
-            "consent_purpose": "on", "consent_provision": "on", **extra}
+            "consent_purpose": "on", "consent_provision": "on",
+            "consent_digest": re.search(r'name="consent_digest" value="([^"]+)"', page.text).group(1), **extra}
     return browser.post(link, data=form, allow_redirects=False, timeout=10)
 
 

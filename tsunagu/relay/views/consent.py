@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from tsunagu.companies.actions import operator_party
+from tsunagu.lib.client_ip import client_ip
+from tsunagu.relay import fraud
 from tsunagu.relay.actions import introductions
 from tsunagu.relay.consent import operator_facts
 from tsunagu.relay.introduction_consent import CONSENT_LINK_DAYS, introduction_consent_text, text_digest
@@ -36,7 +38,8 @@ def introduction_consent(request, token: str):
             status = 400  # neither button: show the page again, nothing recorded
         else:
             result = introductions.answer_consent(token, consent=answer == "consent",
-                                                  shown_digest=request.POST.get("digest", ""))
+                                                  shown_digest=request.POST.get("digest", ""),
+                                                  ip_hash=fraud.ip_hash(client_ip(request)))
             introduction = result.introduction
             if result.result == "changed":
                 status = 409  # the text changed since the page was shown: show the current one, record nothing

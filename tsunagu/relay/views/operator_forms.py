@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from tsunagu.companies.forms import CompanySettingsForm
 from tsunagu.companies.models import Company
+from tsunagu.relay.actions.consents import MAX_VIA
 from tsunagu.relay.actions.registrants import MAX_NOTE_LENGTH
-from tsunagu.relay.models import Contract, Registrant, RegistrantStatus
+from tsunagu.relay.models import ConsentKind, Contract, Registrant, RegistrantStatus
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -45,6 +46,20 @@ class RegistrantProfileForm(forms.ModelForm):
     class Meta:
         model = Registrant
         fields = ["name", "name_kana", "phone", "desired_job", "desired_region"]
+
+
+class WithdrawConsentsForm(forms.Form):
+    """Staff withdraw a registrant's consents for a person who asked by phone or letter."""
+
+    ALL = "all"
+    kind = forms.ChoiceField(label=_("撤回する同意"), choices=[(ALL, _("すべての同意(利用停止)")),
+                                                                *ConsentKind.choices])
+    via = forms.CharField(label=_("撤回の経緯"), max_length=MAX_VIA - 60, widget=forms.TextInput(attrs={
+        "placeholder": _("例: 2026年12月1日 本人から電話で依頼")}))
+
+    def kinds(self) -> list[str] | None:
+        kind = self.cleaned_data["kind"]
+        return None if kind == self.ALL else [kind]
 
 
 class NoteForm(forms.Form):

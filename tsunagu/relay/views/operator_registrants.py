@@ -19,10 +19,16 @@ from tsunagu.companies.access_log import filter_names, log_operator
 from tsunagu.companies.console import operator_view
 from tsunagu.companies.models import AccessAction
 from tsunagu.lib.spreadsheet import neutralised
+from tsunagu.relay.actions import consents as consent_actions
 from tsunagu.relay.actions import registrants as registrant_actions
 from tsunagu.relay.models import Introduction, Registrant, RegistrantStatus, Registration
 from tsunagu.relay.selectors import search_registrants
-from tsunagu.relay.views.operator_forms import NoteForm, RegistrantFilterForm, RegistrantProfileForm
+from tsunagu.relay.views.operator_forms import (
+    NoteForm,
+    RegistrantFilterForm,
+    RegistrantProfileForm,
+    WithdrawConsentsForm,
+)
 from tsunagu.relay.views.operator_review import reason_labels
 
 REGISTRANTS_PER_PAGE = 50
@@ -92,7 +98,8 @@ def registrants_csv(request):
     return response
 
 
-def _registrant_page(request, registrant: Registrant, *, profile_form=None, note_form=None, status: int = 200):
+def _registrant_page(request, registrant: Registrant, *, profile_form=None, note_form=None, withdraw_form=None,
+                     status: int = 200):
     registrations = registrant.registrations.select_related("company", "reviewed_by").order_by("created_at", "pk")
     introductions = (Introduction.objects.filter(registrant=registrant)
                      .select_related("request__company").order_by("-created_at", "-pk"))
@@ -105,6 +112,9 @@ def _registrant_page(request, registrant: Registrant, *, profile_form=None, note
         "statuses": RegistrantStatus.choices,
         "profile_form": profile_form or RegistrantProfileForm(instance=registrant),
         "note_form": note_form or NoteForm(),
+        "withdraw_form": withdraw_form or WithdrawConsentsForm(),
+        "open_consents": any(c.withdrawn_at is None for c in registrant.consents.all()),
+        "provisions": registrant.provisions.order_by("-provided_at", "-pk"),
     }, status=status)
 
 
@@ -158,4 +168,26 @@ def registrant_profile(request, pk: int):
         return _registrant_page(request, person, profile_form=form, status=400)
     log_operator(request, AccessAction.CHANGE, "registrant", person.pk, detail=",".join(form.changed_data))
     messages.success(request, _("登録情報を保存しました。"))
+    return redirect("console:operator_registrant", pk=person.pk)
+
+
+@operator_view(do=True)
+def registrant_withdraw_consents(request, pk: int):
+    """Staff withdraw consents for a person who asked by phone or letter; the registrant's history says who."""
+    person = get_object_or_404(Registrant, pk=pk)
+    form = WithdrawConsentsForm(request.POST)
+    if form.is_valid():
+        via = _("運営スタッフ(%(staff)s)が受付: %(how)s") % {"staff": request.user.email,
+                                                       "how": form.cleaned_data["via"]}
+        try:
+            withdrawn = consent_actions.withdraw_consents(person, when=timezone.now(), via=via,
+                                                          kinds=form.kinds(), user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if form.errors:
+        return _registrant_page(request, person, withdraw_form=form, status=400)
+    if withdrawn:
+        messages.success(request, _("同意を%(count)d件撤回しました。") % {"count": len(withdrawn)})
+    else:
+        messages.info(request, _("撤回できる同意はありません(すでに撤回済みです)。"))
     return redirect("console:operator_registrant", pk=person.pk)

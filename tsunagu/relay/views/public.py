@@ -9,6 +9,7 @@ link checkers and mail scanners treat 410 as final. Too many forms from one netw
 answer 429 with a page saying when to try again, and store nothing.
 """
 
+from dataclasses import replace
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ from tsunagu.companies.actions import operator_party
 from tsunagu.lib.client_ip import client_ip as forwarded_client_ip
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import registration
-from tsunagu.relay.consent import consent_texts, operator_facts
+from tsunagu.relay.consent import consent_texts, operator_facts, texts_digest
 from tsunagu.relay.models import Registration
 
 
@@ -44,11 +45,13 @@ def region_options(selected: str = "") -> str:
 def _page_context(company, **extra):
     operator = operator_party()
     form = extra.get("form")
+    consent = consent_texts(company, operator) if company else {}
     return {
         "company": company, "relay": operator_facts(operator),
         "region_options": region_options(form.desired_region if form else ""),
         "limits": {"name": registration.NAME_MAX, "desired_job": registration.DESIRED_JOB_MAX},
-        "consent": consent_texts(company, operator) if company else {}, **extra,
+        # The page posts back the digest of the texts it shows (registration.ConsentTextChanged).
+        "consent": consent, "consent_digest": texts_digest(consent) if consent else "", **extra,
     }
 
 
@@ -94,11 +97,19 @@ def landing(request, token: str):
             phone=request.POST.get("phone", ""),
             consent_purpose=request.POST.get("consent_purpose") == "on",
             consent_provision=request.POST.get("consent_provision") == "on",
+            consent_digest=request.POST.get("consent_digest", ""),
         )
+        address = client_ip(request)
         try:
             registration.request_registration(
-                message, form, network_hash=fraud.network_hash(client_ip(request)),
+                message, form, network_hash=fraud.network_hash(address), ip_hash=fraud.ip_hash(address),
                 browser_hash=fraud.browser_hash(request.headers.get("User-Agent", "")))
+        except registration.ConsentTextChanged:
+            # Agreed to a wording that is no longer current: the current one, to be agreed to again.
+            form = replace(form, consent_purpose=False, consent_provision=False)
+            errors = {"general": [_("同意の文面が更新されました。内容をご確認のうえ、あらためて同意してください。")]}
+            return render(request, "relay/landing.html",
+                          _page_context(company, form=form, errors=errors, token=token), status=409)
         except registration.InactiveLink as exc:
             return _inactive(request, message, exc.state)
         except registration.RateLimited as exc:
