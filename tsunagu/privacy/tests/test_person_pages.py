@@ -9,7 +9,9 @@ import re
 import pytest
 from django.test import Client
 
+from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import AccessLog
+from tsunagu.lib.tokens import registrant_privacy_token
 from tsunagu.messaging.actions.delivery import deliver_due_messages
 from tsunagu.messaging.models import CapturedMail, Message, MessageKind, MessageStatus
 from tsunagu.messaging.selectors import suppression_for
@@ -129,3 +131,25 @@ def test_deletion_without_the_relay_leaves_the_operators_record(company, client)
     assert traces_of([NAME, EMAIL], outside=OPERATORS_RECORD) == []
     assert Registrant.objects.get().name == NAME
     assert suppression_for(company, EMAIL) is None, "they did not ask to be left alone"
+
+
+def test_a_registrant_stops_use_and_asks_the_operator_for_deletion(company, client):
+    person = known_in_every_way(company, client)
+    registrant = Registrant.objects.get()
+    page = f"/privacy/p/{registrant_privacy_token(registrant.pk)}/"
+    visitor = Client()
+    shown = visitor.get(page)
+    assert shown.status_code == 200 and NAME in shown.content.decode()
+    assert json.loads(visitor.get(page + "my-data.json").content)["registrations"][0]["through"] == company.name
+
+    visitor.post(page, {"action": "stop"})
+    assert Registrant.objects.get().status == "withdrawn"
+    assert suppression_for(operator_party(), EMAIL) is not None
+
+    visitor.post(page, {"action": "delete", "suppress_mail": "on"})
+    Client().post(confirmation_link())
+    assert Registrant.objects.get().email_key.startswith("erased:")
+    assert Candidate.objects.get(pk=person.candidate.pk).name == NAME, "the company's record is the company's"
+    assert traces_of([NAME, EMAIL, PHONE], outside=("talent.Candidate", "messaging.Message", "messaging.CapturedMail",
+                                                    "intake.WebhookDelivery", "relay.RegistrationRequest",
+                                                    "relay.Registration")) == []
