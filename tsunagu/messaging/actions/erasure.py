@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tsunagu.companies.models import Company
 from tsunagu.messaging.models import (
     CapturedMail,
     Message,
     MessageEvent,
+    MessageKind,
     MessageStatus,
     Suppression,
     SuppressionReason,
@@ -61,3 +62,31 @@ def keep_suppression_as_hash(company: Company, email: str, *, suppress: bool) ->
     except IntegrityError:  # already there: erased before
         pass
     return True
+
+
+# Mail to the company's own staff that can quote a person (a re-application alert names them, a failure alert
+# lists their address): written when planned, so the person's words are replaced where they appear.
+STAFF_KINDS = (MessageKind.ALERT, MessageKind.NOTICE)
+MIN_WORD = 2  # a one-letter "name" would blank half the text
+REDACTED = "(削除済み)"
+
+
+def redact_staff_mail(company: Company, words: list[str]) -> int:
+    """Replace the person's name, address and phone in the company's staff mail (alerts, notices); how many
+    mails changed."""
+    words = sorted({w.strip() for w in words if w and len(w.strip()) >= MIN_WORD}, key=len, reverse=True)
+    if not words:
+        return 0
+    mentions = Q()
+    for word in words:
+        mentions |= Q(subject__contains=word) | Q(body_text__contains=word) | Q(to_name__contains=word)
+    changed = 0
+    for message in Message.objects.filter(company=company, kind__in=STAFF_KINDS).filter(mentions):
+        for field in ("subject", "body_text", "to_name"):
+            text = getattr(message, field)
+            for word in words:
+                text = text.replace(word, REDACTED)
+            setattr(message, field, text)
+        message.save(update_fields=["subject", "body_text", "to_name", "updated_at"])
+        changed += 1
+    return changed

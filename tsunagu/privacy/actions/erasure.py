@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tsunagu.companies.actions import record_access
 from tsunagu.companies.models import AccessAction, AccessChannel
-from tsunagu.messaging.actions.erasure import erase_messages, keep_suppression_as_hash
+from tsunagu.messaging.actions.erasure import erase_messages, keep_suppression_as_hash, redact_staff_mail
 from tsunagu.messaging.models import Message
 from tsunagu.privacy.models import Erasure, ErasureReason, PrivacyRequest
 from tsunagu.privacy.signals import candidate_erased
@@ -40,6 +40,7 @@ def erase_candidate(candidate: Candidate, *, reason: str, actor: str = "", reque
     message_ids = list(messages.values_list("pk", flat=True))
     counts = erase_messages(Message.objects.filter(pk__in=message_ids), now=now)
     counts.update(erase_candidate_registrations(candidate.pk, message_ids))
+    counts["messaging.message (staff mail)"] = redact_staff_mail(company, _words_of(candidate))
     suppressed = keep_suppression_as_hash(company, address, suppress=suppress_mail)
     counts.update(anonymise_candidate(candidate, now=now))
     counts["privacy.privacyrequest"] = PrivacyRequest.objects.filter(candidate=candidate).update(note="")
@@ -62,11 +63,17 @@ def erase_registrant(registrant: Registrant, *, operator, reason: str, actor: st
     messages = Message.objects.filter(company=operator, to_email__iexact=address.strip()) if address else \
         Message.objects.none()
     counts = erase_messages(messages, now=now)
+    counts["messaging.message (staff mail)"] = redact_staff_mail(operator, _words_of(registrant))
     suppressed = keep_suppression_as_hash(operator, address, suppress=suppress_mail)
     counts.update(anonymise_registrant(registrant, now=now))
     counts["privacy.privacyrequest"] = PrivacyRequest.objects.filter(registrant=registrant).update(note="")
     _log(operator, "registrant", registrant.pk, reason, user, "")
     return _record(operator, "registrant", registrant.pk, reason, actor, request, counts, suppressed)
+
+
+def _words_of(person) -> list[str]:
+    """What names or reaches the person, as staff mail could quote it."""
+    return [person.name, person.name_kana, person.email, person.phone]
 
 
 # Where each kind of erasure came from, in the access log's words.

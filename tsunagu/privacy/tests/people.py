@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from django.test import Client
 from django.utils import timezone
 
+from tsunagu.companies import actions as companies
+from tsunagu.companies.models import Role
 from tsunagu.intake.actions import connections
 from tsunagu.intake.actions.deliveries import process_queued_deliveries
 from tsunagu.intake.adapters.base import hmac_sha256_hex
@@ -70,6 +72,16 @@ def known_in_every_way(company, client: Client) -> Person:
     assert notice.status == "sent" and NAME in notice.body_text
     assert client.get(f"/r/{referral_token(notice.pk)}", headers={"User-Agent": "Mozilla/5.0 髙橋のPC"}).status_code == 200
     register(company, notice)
+    # They apply again: HR's admin is alerted by mail, which names them.
+    companies.create_user(email=f"hr@{company.slug}.example", password="a-long-password", company=company,
+                          role=Role.ADMIN)
+    again = greenhouse_rejection(company, application_id=7003, candidate_id=9001)
+    again["action"] = "candidate_stage_change"
+    again["payload"]["application"]["status"] = "active"
+    assert post_greenhouse(client, connection, again, "gh-again").status_code in (200, 202)
+    process_queued_deliveries()
+    alert = Message.objects.get(company=company, kind=MessageKind.ALERT)
+    assert NAME in alert.subject and alert.to_email.startswith("hr@")
     candidate.refresh_from_db()
     return Person(candidate, application, notice)
 

@@ -48,7 +48,7 @@ def test_the_page_shows_what_is_held_and_the_download_holds_all_of_it(company, c
     data = json.loads(download.content)
     assert download["Content-Disposition"].startswith("attachment")
     assert data["person"]["phone"] == PHONE
-    assert [a["external_id"] for a in data["applications"]] == ["7001"]
+    assert [a["external_id"] for a in data["applications"]] == ["7001", "7003"]
     assert data["messages"][0]["to"] == EMAIL
     assert data["registration"]["what_the_company_knows"]
     assert [r["name"] for r in data["recipients"]][0] == company.name
