@@ -38,7 +38,8 @@ API_KEY_PREFIX = "tsu"
 OPERATOR_SLUG = "relay-operator"
 # What operator staff set on the operator's page: its identity and how its mail is sent.
 OPERATOR_FIELDS = ("name", "service_name", "licence_number", "sender_name", "sender_email", "reply_to",
-                   "signature", "postal_address", "privacy_policy", "dkim_selector", "dkim_private_key")
+                   "signature", "postal_address", "privacy_policy", "retention_days", "access_log_retention_days",
+                   "dkim_selector", "dkim_private_key")
 
 
 @transaction.atomic

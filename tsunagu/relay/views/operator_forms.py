@@ -80,5 +80,6 @@ class OperatorIdentityForm(CompanySettingsForm):
 
     class Meta(CompanySettingsForm.Meta):
         fields = ["name", "service_name", "licence_number", "sender_name", "sender_email", "reply_to",
-                  "postal_address", "signature", "privacy_policy", "dkim_selector", "dkim_private_key"]
+                  "postal_address", "signature", "privacy_policy", "retention_days", "access_log_retention_days",
+                  "dkim_selector", "dkim_private_key"]
         labels = {"name": _("運営会社名(正式名称)")}
