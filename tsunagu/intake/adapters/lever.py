@@ -1,6 +1,7 @@
 """Lever: the signature is in the body (HMAC-SHA256 of `token + str(triggeredAt)` with the webhook's
 signature token). `candidateArchiveChange` carries only ids, so the worker reads the opportunity, its
-archive reason and its posting from Lever's API (API key as the Basic-auth user)."""
+archive reason and its posting from Lever's API (API key as the Basic-auth user). `candidateDeleted` names
+the opportunity of a person deleted in Lever: they are erased in Tsunagu too (no API call)."""
 
 from __future__ import annotations
 
