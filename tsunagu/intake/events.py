@@ -49,3 +49,15 @@ class IncomingJob:
     status: str | None = None
     # The title of a job not stored yet when the event does not name the job itself (a job post's title).
     fallback_title: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingErasure:
+    """A person the ATS deleted, as its deletion event names them: the ids of their applications that went
+    with them (Greenhouse, Lever) or only the ATS's own id of the candidate (Ashby). In the second case
+    `candidate_id_path` is where the vendor's application payloads carry that id, so that the deliveries
+    Tsunagu received about the person tell which applications were theirs."""
+
+    application_ids: tuple[str, ...] = ()
+    candidate_id: str = ""
+    candidate_id_path: tuple[str, ...] = ()

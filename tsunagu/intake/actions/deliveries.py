@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tsunagu.intake.actions.erasures import erase_deleted_people
 from tsunagu.intake.actions.events import ERASED_OUTCOME, record_application_event
 from tsunagu.intake.actions.job_events import record_jobs
 from tsunagu.intake.adapters.base import BadPayload, VendorUnavailable, load_json
@@ -62,7 +63,7 @@ def receive_delivery(connection: AtsConnection, headers, body: bytes) -> Receipt
         application_external_id=parsed.application_id[:200],
         payload=payload if parsed.relevant else {},
         status=DeliveryStatus.QUEUED if parsed.relevant else DeliveryStatus.IGNORED,
-        outcome="" if parsed.relevant else _("対象外のイベント"),
+        outcome="" if parsed.relevant else (parsed.ignored or _("対象外のイベント")),
     )
     try:
         with serialized_writes(), transaction.atomic():
@@ -136,6 +137,9 @@ def process_delivery(delivery_id: int, *, retry: bool = False) -> WebhookDeliver
     except Exception as exc:  # noqa: BLE001 - a payload we cannot read is recorded for HR, not retried forever
         logger.exception("webhook delivery %s could not be processed", delivery.pk)
         return _finish(delivery, DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    if outcome.erasures:  # the ATS deleted a person: erased here too, and the delivery keeps no payload
+        erased, text = erase_deleted_people(connection, outcome.erasures, delivery)
+        return _finish(delivery, DeliveryStatus.PROCESSED if erased else DeliveryStatus.IGNORED, text)
     if outcome.jobs:  # a job event: the job is stored; nothing is mailed because it opened
         return _finish(delivery, DeliveryStatus.PROCESSED, record_jobs(connection.company, outcome.jobs))
     if not outcome.events:

@@ -15,12 +15,13 @@ from tsunagu.intake.adapters.base import (
     Shape,
     Stamp,
     hmac_sha256_hex,
+    known_ids,
     parse_time,
     sha256_header_matches,
     text_field,
     validated,
 )
-from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingErasure, IncomingJob
 from tsunagu.talent.data import CandidateData, JobData
 
 APPLICATION_ACTIONS = {"applicationUpdate", "candidateStageChange", "candidateHire", "applicationSubmit"}
@@ -30,6 +31,11 @@ STATUSES = {"Archived": "rejected", "Hired": "hired", "Active": "active", "Lead"
 JOB_ACTIONS = {"jobCreate", "jobUpdate"}
 # A posting describes its job (text, location); whether the job is open is the job's status, not the posting's.
 JOB_POSTING_ACTIONS = {"jobPostingUpdate", "jobPostingPublish", "jobPostingUnpublish"}
+# A candidate deleted in Ashby is erased in Tsunagu. The event names only Ashby's id of the candidate: the
+# applications are those whose deliveries carried that id (data.application.candidate.id). `candidateMerge` is
+# not followed: the person remains, as the merged candidate.
+DELETE_ACTION = "candidateDelete"
+CANDIDATE_ID_PATH = ("data", "application", "candidate", "id")
 
 
 # The fields events() reads, as Ashby documents them: a body of another shape is refused (400).
@@ -99,6 +105,18 @@ class _Body(Shape):
     data: _Data | None = None
 
 
+class _DeletedCandidate(Shape):
+    id: Identifier | None = None
+
+
+class _DeletionData(Shape):
+    candidate: _DeletedCandidate | None = None
+
+
+class _DeletionBody(Shape):
+    data: _DeletionData | None = None
+
+
 class Ashby(Adapter):
     kind = "ashby"
     label = "Ashby"
@@ -110,6 +128,10 @@ class Ashby(Adapter):
 
     def parse(self, connection, headers, payload, body):
         action, event_id = text_field(payload, "action"), text_field(payload, "webhookActionId")
+        if action == DELETE_ACTION:
+            candidate_id = _deleted_candidate_id(payload)
+            return Parsed(event_id=event_id, action=action, relevant=bool(candidate_id),
+                          ignored="" if candidate_id else "candidateDelete naming no candidate: nothing erased")
         if action in JOB_ACTIONS | JOB_POSTING_ACTIONS:
             data = validated(_JobBody, payload, "body").data or _JobData()
             found = (data.job.id if data.job else None) if action in JOB_ACTIONS else (
@@ -122,6 +144,9 @@ class Ashby(Adapter):
         return Parsed(event_id=event_id, action=action, relevant=bool(application_id), application_id=application_id)
 
     def events(self, connection, payload):
+        if payload.get("action") == DELETE_ACTION:
+            return Outcome(erasures=[IncomingErasure(candidate_id=_deleted_candidate_id(payload),
+                                                     candidate_id_path=CANDIDATE_ID_PATH)])
         if payload.get("action") in JOB_ACTIONS | JOB_POSTING_ACTIONS:
             return Outcome(jobs=[job_from(payload["action"], payload["data"])])
         application = payload["data"]["application"]
@@ -152,6 +177,12 @@ class Ashby(Adapter):
         headers = {"Ashby-Signature": f"sha256={hmac_sha256_hex(connection.secret, body)}",
                    "Content-Type": "application/json"}
         return headers, body, payload
+
+
+def _deleted_candidate_id(payload: dict) -> str:
+    candidate = (validated(_DeletionBody, payload, "body").data or _DeletionData()).candidate or _DeletedCandidate()
+    found = known_ids([candidate.id], "data.candidate.id")
+    return found[0] if found else ""
 
 
 def job_from(action: str, data: dict) -> IncomingJob:

@@ -20,11 +20,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingErasure, IncomingJob
 from tsunagu.lib import strict_json
 
 # Shared webhook secrets shorter than this are refused: they could be guessed.
 MIN_SECRET_LENGTH = 8
+# A deletion event naming more applications than this is refused (400): no person has that many, and the
+# erasure runs in one transaction.
+MAX_DELETED_APPLICATIONS = 200
+# An ATS's id as Tsunagu stores it (Application.external_id).
+MAX_ID_LENGTH = 200
 
 
 @dataclass
@@ -35,6 +40,8 @@ class Parsed:
     action: str
     relevant: bool
     application_id: str = ""
+    # Why an event is not relevant, when "not a kind of event Tsunagu follows" would not say it (the outcome HR sees).
+    ignored: str = ""
 
 
 @dataclass
@@ -45,6 +52,8 @@ class Outcome:
     ignored: str = ""
     # Jobs a job event describes (recorded with talent's save_job; nothing is mailed when one opens).
     jobs: list[IncomingJob] = field(default_factory=list)
+    # People the ATS deleted: erased in Tsunagu too (intake.actions.erasures).
+    erasures: list[IncomingErasure] = field(default_factory=list)
 
 
 class BadPayload(ValueError):
@@ -251,5 +260,16 @@ class Shape(pydantic.BaseModel):
 
 # Ids as vendors send them.
 Identifier = pydantic.StrictStr | pydantic.StrictInt
+# The application ids a deletion event names (a list of bounded length; each id checked by known_ids).
+DeletedIds = pydantic.conlist(Identifier, max_length=MAX_DELETED_APPLICATIONS)
+
+
+def known_ids(values, where: str) -> tuple[str, ...]:
+    """Ids from a validated body as Tsunagu stores them (text, no blanks, no repeats); BadPayload when one is
+    longer than any id Tsunagu keeps."""
+    ids = [str(value).strip() for value in values or () if value not in (None, "")]
+    if any(len(value) > MAX_ID_LENGTH for value in ids):
+        raise BadPayload(f"{where}: an id is longer than {MAX_ID_LENGTH} characters")
+    return tuple(dict.fromkeys(value for value in ids if value))
 # An ISO 8601 string or epoch milliseconds (parse_time reads both).
 Stamp = pydantic.StrictStr | pydantic.StrictInt | pydantic.StrictFloat | None

@@ -12,6 +12,7 @@ from pydantic import StrictStr
 
 from tsunagu.intake.adapters.base import (
     Adapter,
+    DeletedIds,
     Identifier,
     Outcome,
     Parsed,
@@ -19,12 +20,13 @@ from tsunagu.intake.adapters.base import (
     Stamp,
     header_id,
     hmac_sha256_hex,
+    known_ids,
     parse_time,
     sha256_header_matches,
     text_field,
     validated,
 )
-from tsunagu.intake.events import IncomingApplicationEvent, IncomingJob
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingErasure, IncomingJob
 from tsunagu.talent.data import CandidateData, JobData
 
 # Actions that carry an application whose status we follow; anything else (e.g. the ping sent when a
@@ -39,6 +41,12 @@ STATUS_BY_ACTION = {"reject_candidate": "rejected", "unreject_candidate": "activ
 # rediscovery shortlist in the console, nothing is mailed. A deleted job is closed; a deleted post changes nothing.
 JOB_ACTIONS = {"job_created", "job_updated", "job_deleted"}
 JOB_POST_ACTIONS = {"job_post_created", "job_post_updated"}
+# A candidate deleted in Greenhouse (by hand, through Harvest, in bulk, or merged into another) is erased in
+# Tsunagu through the applications the event names as deleted with them. A merge usually names none (the
+# applications move to the remaining candidate): then nothing is erased. `delete_application` is not followed:
+# it fires when a person is taken off one job or duplicates are merged, and the person remains.
+DELETE_ACTION = "delete_candidate"
+NO_DELETED_APPLICATIONS = "delete_candidate naming no deleted application (e.g. a merge): nothing erased"
 
 
 # The fields events() reads, as Greenhouse documents them: a body of another shape is refused (400).
@@ -99,6 +107,22 @@ class _Payload(Shape):
     application: _Application | None = None
 
 
+class _DeletedPerson(Shape):
+    id: Identifier | None = None
+    # The example in Greenhouse's documentation names the list `deleted_application_ids`, its table of
+    # attributes `application_ids`: either is read.
+    deleted_application_ids: DeletedIds | None = None
+    application_ids: DeletedIds | None = None
+
+
+class _DeletionPayload(Shape):
+    person: _DeletedPerson | None = None
+
+
+class _DeletionBody(Shape):
+    payload: _DeletionPayload | None = None
+
+
 class _JobPayload(Shape):
     job: _FullJob | None = None
     job_post: _JobPost | None = None
@@ -123,6 +147,10 @@ class Greenhouse(Adapter):
 
     def parse(self, connection, headers, payload, body):
         event_id, action = header_id(headers, "Greenhouse-Event-ID"), text_field(payload, "action")
+        if action == DELETE_ACTION:
+            deleted = _deleted_application_ids(payload)
+            return Parsed(event_id=event_id, action=action, relevant=bool(deleted),
+                          ignored="" if deleted else NO_DELETED_APPLICATIONS)
         if action in JOB_ACTIONS | JOB_POST_ACTIONS:
             body = validated(_JobBody, payload, "body").payload or _JobPayload()
             job_id = _job_id(body, action)
@@ -136,6 +164,8 @@ class Greenhouse(Adapter):
 
     def events(self, connection, payload):
         action = payload.get("action")
+        if action == DELETE_ACTION:
+            return Outcome(erasures=[IncomingErasure(application_ids=_deleted_application_ids(payload))])
         if action in JOB_ACTIONS | JOB_POST_ACTIONS:
             return Outcome(jobs=[job_from(action, payload["payload"])])
         application = payload["payload"]["application"]
@@ -171,6 +201,12 @@ class Greenhouse(Adapter):
         headers = {"Signature": f"sha256 {hmac_sha256_hex(connection.secret, body)}",
                    "Greenhouse-Event-ID": f"tsunagu-test-{uuid.uuid4()}", "Content-Type": "application/json"}
         return headers, body, payload
+
+
+def _deleted_application_ids(payload: dict) -> tuple[str, ...]:
+    person = (validated(_DeletionBody, payload, "body").payload or _DeletionPayload()).person or _DeletedPerson()
+    return known_ids([*(person.deleted_application_ids or ()), *(person.application_ids or ())],
+                     "payload.person.deleted_application_ids")
 
 
 def _job_id(body: _JobPayload, action: str) -> str:

@@ -1,6 +1,7 @@
 """Lever: the signature is in the body (HMAC-SHA256 of `token + str(triggeredAt)` with the webhook's
 signature token). `candidateArchiveChange` carries only ids, so the worker reads the opportunity, its
-archive reason and its posting from Lever's API (API key as the Basic-auth user)."""
+archive reason and its posting from Lever's API (API key as the Basic-auth user). `candidateDeleted` names
+the opportunity of a person deleted in Lever: they are erased in Tsunagu too (no API call)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from tsunagu.intake.adapters.base import (
     Stamp,
     VendorUnavailable,
     hmac_sha256_hex,
+    known_ids,
     load_json,
     parse_time,
     signatures_match,
     text_field,
     validated,
 )
-from tsunagu.intake.events import IncomingApplicationEvent
+from tsunagu.intake.events import IncomingApplicationEvent, IncomingErasure
 from tsunagu.lib import outbound
 from tsunagu.talent.data import CandidateData, JobData
 
@@ -39,6 +41,10 @@ DEFAULT_API = "https://api.lever.co"
 # Lever retries a failed delivery for a while with the original triggeredAt; older ones are refused
 # (replays of an old, captured request). Repeats inside the window are caught by the token.
 MAX_AGE_SECONDS = 24 * 3600
+ARCHIVE_CHANGE = "candidateArchiveChange"
+# A candidate deleted in Lever is erased in Tsunagu: the event names the opportunity (Tsunagu's application),
+# as Lever's other candidate events do.
+DELETE_ACTION = "candidateDeleted"
 
 
 # The fields events() reads from the body, as Lever documents them: another shape is refused (400).
@@ -93,14 +99,20 @@ class Lever(Adapter):
 
     def parse(self, connection, headers, payload, body):
         action, event_id = text_field(payload, "event"), text_field(payload, "token")
-        if action != "candidateArchiveChange":
+        if action not in (ARCHIVE_CHANGE, DELETE_ACTION):
             return Parsed(event_id=event_id, action=action, relevant=False)
         data = validated(_Body, payload, "body").data or _Data()
-        return Parsed(event_id=event_id, action=action, relevant=bool(data.opportunityId),
-                      application_id=data.opportunityId or "")
+        opportunity_id = known_ids([data.opportunityId], "data.opportunityId")
+        ignored = f"{DELETE_ACTION} naming no opportunity: nothing erased" if action == DELETE_ACTION else ""
+        return Parsed(event_id=event_id, action=action, relevant=bool(opportunity_id),
+                      application_id=opportunity_id[0] if opportunity_id else "",
+                      ignored="" if opportunity_id else ignored)
 
     def events(self, connection, payload):
         data = payload["data"]
+        if payload.get("event") == DELETE_ACTION:
+            return Outcome(erasures=[IncomingErasure(application_ids=known_ids([data.get("opportunityId")],
+                                                                               "data.opportunityId"))])
         opportunity_id = data["opportunityId"]
         opportunity = self._get(connection, ["v1", "opportunities", opportunity_id],
                                 expand=["stage", "applications"])
