@@ -6,7 +6,6 @@ The log is read here and never changed: both URLs answer GET only."""
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -21,11 +20,10 @@ from tsunagu.companies.console import READ_METHODS, company_view, is_operator, m
 from tsunagu.companies.forms import AccessExportForm, AccessLogFilterForm
 from tsunagu.companies.models import SUBJECT_KINDS, AccessAction, AccessChannel, AccessLog, Role
 from tsunagu.companies.selectors import access_log_of, access_log_older_than
+from tsunagu.lib.spreadsheet import excel_csv_lines
 
 PAGE_SIZE = 50
 CSV_CHUNK = 2000  # rows read at a time while streaming
-# A cell Excel would read as a formula is written with a leading apostrophe (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def access_log_view(view):
@@ -107,16 +105,6 @@ def access_log_csv(request, owner, channel):
     return response
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _csv_lines(rows, zone):
     # Labels in the request's language, read now: the generator runs after the view has returned.
     header = [_("日時"), _("操作した人"), _("経路"), _("操作"), _("対象の種類"), _("対象ID"), _("対象の人数"),
@@ -124,16 +112,8 @@ def _csv_lines(rows, zone):
     channels = {value: str(label) for value, label in AccessChannel.choices}
     actions = {value: str(label) for value, label in AccessAction.choices}
     kinds = {value: str(label) for value, label in SUBJECT_KINDS.items()}
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte-order mark
-        yield writer.writerow(header)
-        for row in rows.iterator(chunk_size=CSV_CHUNK):
-            yield writer.writerow([_cell(value) for value in (
-                row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), row.actor,
-                channels.get(row.channel, row.channel), actions.get(row.action, row.action),
-                kinds.get(row.subject_kind, row.subject_kind), row.subject_id, row.subject_count, row.purpose,
-                row.detail)])
-
-    return lines()
+    return excel_csv_lines(header, (
+        (row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), row.actor,
+         channels.get(row.channel, row.channel), actions.get(row.action, row.action),
+         kinds.get(row.subject_kind, row.subject_kind), row.subject_id, row.subject_count, row.purpose, row.detail)
+        for row in rows.iterator(chunk_size=CSV_CHUNK)))

@@ -26,12 +26,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from tsunagu.companies.models import Company
-from tsunagu.lib.spreadsheet import neutralised
+from tsunagu.lib.spreadsheet import BOM, neutralised
 from tsunagu.privacy.company_export import TABLES, Table, company_facts
 from tsunagu.privacy.company_export_relay import RELAY_TABLES
 
 EVERY_TABLE: tuple[Table, ...] = (*TABLES, *RELAY_TABLES)
-BOM = "\ufeff"
 LIST_SEPARATOR = "; "
 # A CSV table stays in memory up to this size, then goes to a temporary file in the data folder.
 SPOOL_IN_MEMORY = 1024 * 1024

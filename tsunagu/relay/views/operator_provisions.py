@@ -3,7 +3,6 @@ relay made, filtered by company and month, and as CSV for an auditor (UTF-8 with
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 
 from django import forms
@@ -16,8 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from tsunagu.companies.console import operator_view
 from tsunagu.companies.models import Company
+from tsunagu.lib.spreadsheet import excel_csv_lines
 from tsunagu.relay.models import ProvisionRecord
-from tsunagu.relay.views.operator_registrants import neutralised
 
 PROVISIONS_PER_PAGE = 50
 
@@ -74,26 +73,19 @@ def provisions(request):
                                                            "export_query": request.GET.urlencode()})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _csv_rows(found):
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # a byte-order mark: Excel reads the file as UTF-8
-    yield writer.writerow([_("提供日時"), _("提供先"), _("求人"), _("登録者ID"), _("登録者"), _("提供した項目"),
-                           _("同意日時"), _("同意文面のハッシュ(SHA-256)"), _("担当者")])
-    for record in found.iterator(chunk_size=500):
-        consent = record.consent
-        yield writer.writerow([neutralised(value) for value in (
-            timezone.localtime(record.provided_at).strftime("%Y-%m-%d %H:%M:%S"), record.recipient_name,
+    header = [_("提供日時"), _("提供先"), _("求人"), _("登録者ID"), _("登録者"), _("提供した項目"), _("同意日時"),
+              _("同意文面のハッシュ(SHA-256)"), _("担当者")]
+    return excel_csv_lines(header, (_csv_row(record) for record in found.iterator(chunk_size=500)))
+
+
+def _csv_row(record) -> tuple:
+    consent = record.consent
+    return (timezone.localtime(record.provided_at).strftime("%Y-%m-%d %H:%M:%S"), record.recipient_name,
             record.request_title, record.registrant_id or "",
-            record.registrant.name if record.registrant else _("(削除済み)"),
-            "、".join(record.item_labels),
+            record.registrant.name if record.registrant else _("(削除済み)"), "、".join(record.item_labels),
             timezone.localtime(consent.given_at).strftime("%Y-%m-%d %H:%M:%S") if consent else "",
-            consent.text_hash if consent else "", record.staff_email,
-        )])
+            consent.text_hash if consent else "", record.staff_email)
 
 
 @operator_view(see=True)

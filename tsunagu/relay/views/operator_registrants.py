@@ -4,8 +4,6 @@ advisors' notes."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -18,7 +16,7 @@ from django.utils.translation import gettext as _
 from tsunagu.companies.access_log import filter_names, log_operator
 from tsunagu.companies.console import operator_view
 from tsunagu.companies.models import AccessAction
-from tsunagu.lib.spreadsheet import neutralised
+from tsunagu.lib.spreadsheet import excel_csv_lines
 from tsunagu.relay.actions import consents as consent_actions
 from tsunagu.relay.actions import registrants as registrant_actions
 from tsunagu.relay.models import Introduction, Registrant, RegistrantStatus, Registration
@@ -58,27 +56,19 @@ def registrants(request):
                                                             "export_query": request.GET.urlencode()})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _csv_rows(found):
-    writer = csv.writer(_Echo())
-    # A byte-order mark first: Excel then reads the file as UTF-8 (Japanese names, not mojibake).
-    yield "\ufeff"
-    yield writer.writerow([_("ID"), _("氏名"), _("フリガナ"), _("メールアドレス"), _("電話番号"), _("希望職種"),
-                           _("希望勤務地"), _("状態"), _("最初の紹介元"), _("紹介元企業"), _("登録日時"),
-                           _("更新日時")])
-    for registrant in found.iterator(chunk_size=500):
-        companies = "、".join(r.company.name for r in registrant.registrations.all())
-        yield writer.writerow([neutralised(value) for value in (
-            registrant.pk, registrant.name, registrant.name_kana, registrant.email, registrant.phone,
+    header = [_("ID"), _("氏名"), _("フリガナ"), _("メールアドレス"), _("電話番号"), _("希望職種"), _("希望勤務地"),
+              _("状態"), _("最初の紹介元"), _("紹介元企業"), _("登録日時"), _("更新日時")]
+    return excel_csv_lines(header, (_csv_row(registrant) for registrant in found.iterator(chunk_size=500)))
+
+
+def _csv_row(registrant) -> tuple:
+    companies = "、".join(r.company.name for r in registrant.registrations.all())
+    return (registrant.pk, registrant.name, registrant.name_kana, registrant.email, registrant.phone,
             registrant.desired_job, registrant.desired_region, registrant.get_status_display(),
             registrant.first_company.name if registrant.first_company else "", companies,
             timezone.localtime(registrant.created_at).strftime("%Y-%m-%d %H:%M"),
-            timezone.localtime(registrant.updated_at).strftime("%Y-%m-%d %H:%M"),
-        )])
+            timezone.localtime(registrant.updated_at).strftime("%Y-%m-%d %H:%M"))
 
 
 @operator_view(see=True)
