@@ -5,7 +5,7 @@ from ninja import Path, Router, Status
 
 from tsunagu.companies.access_log import log_api
 from tsunagu.companies.models import AccessAction
-from tsunagu.intake.actions.events import record_application_event
+from tsunagu.intake.actions.events import ERASED_OUTCOME, record_application_event
 from tsunagu.intake.schemas import ApplicationIn, ApplicationOut, application_out
 from tsunagu.lib.api_schemas import NO_NUL, error_responses
 from tsunagu.talent.models import Application
@@ -13,13 +13,16 @@ from tsunagu.talent.models import Application
 router = Router()
 
 
-@router.post("", response={200: ApplicationOut, 201: ApplicationOut, **error_responses(400, 401, 422)},
+@router.post("", response={200: ApplicationOut, 201: ApplicationOut, **error_responses(400, 401, 409, 422)},
              summary="Create or update an application (upsert by external_id)")
 def upsert_application(request, payload: ApplicationIn):
     """Answers 201 when the application is new, 200 when it existed. A change to `rejected` plans the
-    rejection notice (delay and send window of the company); a change back cancels it if not yet sent."""
+    rejection notice (delay and send window of the company); a change back cancels it if not yet sent.
+    An application whose person's data was erased answers 409 and changes nothing."""
     company = request.auth
     result = record_application_event(company, payload.to_event(company, source="api"))
+    if result.outcome == ERASED_OUTCOME:
+        return Status(409, {"detail": "the person's data was erased: this application takes no more events"})
     return Status(201 if result.created else 200, application_out(result.application))
 
 

@@ -71,6 +71,9 @@ def test_the_api_erases_a_candidate_everywhere_and_counts_stay(api, company, cli
     assert api.get(f"/api/v1/candidates/{person.candidate.pk}").status_code == 404
     assert api.get("/api/v1/applications/7001").status_code == 404
     assert api.client.delete(f"/api/v1/candidates/{person.candidate.pk}", headers=api.headers).status_code == 404
+    again = api.post("/api/v1/applications", {"external_id": "7001", "status": "rejected", "job": {"title": "x"},
+                                              "candidate": {"name": NAME, "email": EMAIL}})
+    assert again.status_code == 409 and traces_of([NAME, EMAIL], outside=OPERATORS_RECORD) == []
     assert Candidate.objects.get(pk=other.pk).name == "別の 人"
     record = Erasure.objects.get(subject_kind="candidate", subject_id=person.candidate.pk)
     assert record.reason == ErasureReason.API and record.counts["messaging.message"] >= 1
