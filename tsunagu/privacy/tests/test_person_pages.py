@@ -153,3 +153,11 @@ def test_a_registrant_stops_use_and_asks_the_operator_for_deletion(company, clie
     assert traces_of([NAME, EMAIL, PHONE], outside=("talent.Candidate", "messaging.Message", "messaging.CapturedMail",
                                                     "intake.WebhookDelivery", "relay.RegistrationRequest",
                                                     "relay.Registration")) == []
+
+
+def test_the_page_shows_dates_in_the_companys_time_zone(company):
+    from tsunagu.privacy.templatetags.privacy_dates import local_date
+
+    assert local_date("2026-12-01T16:00:00+00:00", company) == "2026-12-02"  # 01:00 in Tokyo
+    assert local_date("2026-12-01T14:59:00+00:00", company) == "2026-12-01"
+    assert local_date(None, company) == local_date("not a time", company) == ""
