@@ -89,3 +89,16 @@ def deletion_token(request_id: int) -> str:
 def request_id_from_deletion_token(token: str, *, max_age_days: int) -> int | None:
     """The privacy request id, None for a forged token; ExpiredToken when it is too old."""
     return _timed_id(_DELETION_SALT, token, max_age_days)
+
+
+_ACCESS_SALT = "tsunagu.privacy.access"
+
+
+def access_token(request_id: int) -> str:
+    """The person's link, mailed to the address on record, to see, download and correct their data."""
+    return signing.TimestampSigner(salt=_ACCESS_SALT, sep=".").sign(signing.b62_encode(request_id))
+
+
+def request_id_from_access_token(token: str, *, max_age_days: int) -> int | None:
+    """The privacy request id, None for a forged token; ExpiredToken when it is too old."""
+    return _timed_id(_ACCESS_SALT, token, max_age_days)

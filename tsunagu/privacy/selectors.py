@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from tsunagu.companies.models import Company
 from tsunagu.messaging.models import Message
-from tsunagu.privacy.models import PrivacyRequest, RequestKind, RequestStatus
+from tsunagu.privacy.models import PrivacyRequest, RequestStatus
 from tsunagu.relay.models import Registrant
 from tsunagu.talent.models import Candidate
 from tsunagu.talent.normalize import email_key
 
-DELETION_MAIL_INTERVAL = timedelta(hours=1)
+MAIL_INTERVAL = timedelta(hours=1)
 
 
 def candidate_of_message(message: Message) -> Candidate | None:
@@ -28,13 +28,14 @@ def candidate_of_message(message: Message) -> Candidate | None:
                                                              email_key=email_key(message.to_email)).first()
 
 
-def deletion_recently_asked(company: Company, *, candidate: Candidate | None,
-                            registrant: Registrant | None) -> bool:
-    """Whether the person was sent a deletion confirmation in the last hour (one mail an hour at most)."""
+def recently_asked(company: Company, kind: str, *, candidate: Candidate | None,
+                   registrant: Registrant | None) -> bool:
+    """Whether the person was sent a link for this kind of request in the last hour (one mail an hour at most,
+    however often the button is pressed)."""
     return PrivacyRequest.objects.filter(
-        company=company, candidate=candidate, registrant=registrant, kind=RequestKind.DELETE,
-        status=RequestStatus.AWAITING_CONFIRMATION, created_at__gte=timezone.now() - DELETION_MAIL_INTERVAL,
-    ).exists()
+        company=company, candidate=candidate, registrant=registrant, kind=kind, channel="web",
+        created_at__gte=timezone.now() - MAIL_INTERVAL,
+    ).exclude(status=RequestStatus.CANCELLED).exists()
 
 
 def requests_of(company: Company) -> QuerySet[PrivacyRequest]:

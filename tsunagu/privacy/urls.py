@@ -8,9 +8,9 @@ urlpatterns = [
     # A company's (or the relay operator's) privacy policy: the stable address mail and pages link to.
     path("policy/<slug:slug>/", policy.policy, name="policy"),
     path("m/<str:token>/", person.company_person, name="person"),
-    path("m/<str:token>/my-data.json", person.company_person_export, name="person_export"),
     path("p/<str:token>/", person.registrant_person, name="registrant_person"),
-    path("p/<str:token>/my-data.json", person.registrant_person_export, name="registrant_person_export"),
+    path("data/<str:token>/", person.data, name="data"),
+    path("data/<str:token>/my-data.json", person.data_download, name="data_download"),
     path("confirm/<str:token>/", person.confirm_deletion, name="confirm_deletion"),
     path("stay/<str:token>/", person.stay, name="stay"),
 ]

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tsunagu.companies.models import Company
-from tsunagu.lib.tokens import deletion_token
+from tsunagu.lib.tokens import access_token, deletion_token
 from tsunagu.messaging.actions import suppression as suppressing
 from tsunagu.messaging.actions.notices import plan_fixed_mail
 from tsunagu.messaging.models import MessageKind, SuppressionReason
@@ -35,6 +35,7 @@ from tsunagu.talent.models import Candidate
 # 個人情報保護法 asks for an answer "without delay" (遅滞なく); two weeks is the longest Tsunagu shows as due.
 DUE_DAYS = 14
 CONFIRMATION_DAYS = 7
+ACCESS_DAYS = 1
 MAX_NOTE = 2000
 
 
@@ -68,6 +69,40 @@ def file_request(company: Company, *, kind: str, channel: str, candidate: Candid
         company=company, candidate=candidate, registrant=registrant, kind=kind, channel=channel,
         note=(note or "").strip(), received_at=now, due_on=_due_on(company, now), suppress_mail=suppress_mail,
         filed_by=user if user is not None and user.is_authenticated else None)
+
+
+@transaction.atomic
+def ask_for_access(company: Company, *, candidate: Candidate | None = None,
+                   registrant: Registrant | None = None) -> PrivacyRequest:
+    """The person asks on their page to see their data (開示): a request, and a mail to the address on record
+    with a link that shows it (valid ACCESS_DAYS). A link in an old or forwarded mail is not enough to read
+    someone's data: only the mailbox's owner gets this one."""
+    request = file_request(company, kind=RequestKind.EXPORT, channel=RequestChannel.WEB, candidate=candidate,
+                           registrant=registrant)
+    request.status = RequestStatus.AWAITING_CONFIRMATION
+    request.save(update_fields=["status"])
+    person = candidate or registrant
+    url = settings.BASE_URL + reverse("privacy:data", args=[access_token(request.pk)])
+    with translation.override(settings.LANGUAGE_CODE):
+        plan_fixed_mail(company, kind=MessageKind.PRIVACY, key=f"access:{request.pk}", to_email=person.email,
+                        to_name=person.name, subject=_("お預かりしている個人情報の確認"),
+                        body_text=_(
+                            "%(name)s 様\n\n"
+                            "%(company)sがお預かりしている個人情報の確認のご依頼を受け付けました。\n"
+                            "次のページで、内容の確認・ダウンロード・訂正ができます(%(hours)d時間有効です)。\n%(url)s\n\n"
+                            "お心当たりがない場合は、このメールを破棄してください。\n"
+                        ) % {"name": person.name, "company": company.name, "hours": ACCESS_DAYS * 24, "url": url},
+                        context={"candidate_id": candidate.pk} if candidate is not None else {})
+    return request
+
+
+def opened(request: PrivacyRequest) -> PrivacyRequest:
+    """The person opened the mailed link to their data: the access request is answered."""
+    if request.status == RequestStatus.AWAITING_CONFIRMATION:
+        request.status, request.confirmed_at = RequestStatus.DONE, timezone.now()
+        request.done_at, request.handled_by_label = request.confirmed_at, _("ご本人")
+        request.save(update_fields=["status", "confirmed_at", "done_at", "handled_by_label"])
+    return request
 
 
 @transaction.atomic

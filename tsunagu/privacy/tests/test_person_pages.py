@@ -1,13 +1,17 @@
-"""The person's own pages, reached from the link in every mail: see and download what is held, correct it, stop
-all use, and ask for deletion, which only the mail's confirmation link carries out."""
+"""The person's own pages, reached from the link in every mail: stop all use at once; see, download and correct
+what is held, and ask for deletion, through links mailed to the address on record (an old or forwarded mail
+opens nobody's data)."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import AccessLog
@@ -29,22 +33,42 @@ def page_of(person) -> str:
     return f"/privacy/m/{unsubscribe_token(person.notice.pk)}/"
 
 
+def mailed_link(kind: str) -> str:
+    """The path of the latest privacy mail's link of this kind ("confirm" or "data")."""
+    mail = Message.objects.filter(kind=MessageKind.PRIVACY, body_text__contains=f"/privacy/{kind}/").latest("pk")
+    return re.search(rf"/privacy/{kind}/\S+/", mail.body_text).group(0)
+
+
 def confirmation_link() -> str:
-    mail = Message.objects.filter(kind=MessageKind.PRIVACY).latest("pk")
-    return re.search(r"https?://\S+/privacy/confirm/\S+/", mail.body_text).group(0).split("8000", 1)[1]
+    return mailed_link("confirm")
+
+
+def data_link(visitor: Client, person) -> str:
+    """Ask for the data on the entry page; the link mailed to the address on record."""
+    assert "確認用のリンク" in visitor.post(page_of(person), {"action": "access"}).content.decode()
+    return mailed_link("data")
 
 
 def test_the_page_shows_what_is_held_and_the_download_holds_all_of_it(company, client):
     person = known_in_every_way(company, client)
     visitor = Client()
 
-    page = visitor.get(page_of(person))
+    entry = visitor.get(page_of(person))
+    assert entry.status_code == 200 and entry["Referrer-Policy"] == "strict-origin"
+    assert NAME not in entry.content.decode() and EMAIL not in entry.content.decode(), "a forwarded mail shows nothing"
+    assert "y" + "•" * 15 + "i@example.jp" in entry.content.decode()  # yoshiko.takahashi, masked
+
+    link = data_link(visitor, person)
+    assert Message.objects.filter(kind=MessageKind.PRIVACY, to_email=EMAIL).count() == 1
+    data_link(visitor, person)  # pressed again: still one mail
+    assert Message.objects.filter(kind=MessageKind.PRIVACY).count() == 1
+    page = Client().get(link)
     text = page.content.decode()
     assert page.status_code == 200
     assert NAME in text and EMAIL in text and "バックエンドエンジニア" in text and "保存期限" in text
-    assert page["Referrer-Policy"] == "strict-origin"
+    assert PrivacyRequest.objects.get(kind=RequestKind.EXPORT).status == RequestStatus.DONE
 
-    download = visitor.get(page_of(person) + "my-data.json")
+    download = visitor.get(link + "my-data.json")
     data = json.loads(download.content)
     assert download["Content-Disposition"].startswith("attachment")
     assert data["person"]["phone"] == PHONE
@@ -62,25 +86,36 @@ def test_forged_tokens_answer_404_and_show_nothing(company, client):
     for bad in (token[:-2] + "xx", "abc", "0." + token.split(".")[1], "x" * 5000):
         response = Client().get(f"/privacy/m/{bad}/")
         assert response.status_code == 404 and NAME not in response.content.decode()
-        assert Client().get(f"/privacy/m/{bad}/my-data.json").status_code == 404
+        assert Client().get(f"/privacy/data/{bad}/").status_code == 404
+        assert Client().get(f"/privacy/data/{bad}/my-data.json").status_code == 404
     assert Client().get("/privacy/p/forged/").status_code == 404
     assert Client().get("/privacy/confirm/forged/").status_code == 404
     assert Client().get("/privacy/stay/forged/").status_code == 404
 
 
+def test_the_data_link_expires_after_a_day(company, client):
+    person = known_in_every_way(company, client)
+    link = data_link(Client(), person)
+    later = timezone.now() + timedelta(days=1, minutes=1)
+    with mock.patch("time.time", return_value=later.timestamp()):
+        expired = Client().get(link)
+        download = Client().get(link + "my-data.json")
+    assert expired.status_code == 410 and NAME not in expired.content.decode()
+    assert download.status_code == 410
+
+
 def test_the_person_corrects_their_name_and_phone(company, client):
     person = known_in_every_way(company, client)
     visitor = Client()
-    visitor.get(page_of(person))
+    link = data_link(visitor, person)
 
-    response = visitor.post(page_of(person), {"action": "correct", "name": "高橋 良子", "name_kana": "タカハシ ヨシコ",
-                                               "phone": "03-1234-5678"})
+    response = visitor.post(link, {"name": "高橋 良子", "name_kana": "タカハシ ヨシコ", "phone": "03-1234-5678"})
     assert response.status_code == 200 and "訂正しました" in response.content.decode()
     candidate = Candidate.objects.get(pk=person.candidate.pk)
     assert (candidate.name, candidate.phone_e164) == ("高橋 良子", "+81312345678")
     assert PrivacyRequest.objects.get(kind=RequestKind.CORRECT).status == RequestStatus.DONE
 
-    bad = visitor.post(page_of(person), {"action": "correct", "name": "", "phone": "not a phone"})
+    bad = visitor.post(link, {"name": "", "phone": "not a phone"})
     assert bad.status_code == 400
     assert Candidate.objects.get(pk=person.candidate.pk).name == "高橋 良子"
 
@@ -120,7 +155,6 @@ def test_deletion_is_carried_out_only_by_the_mailed_link(company, client):
     assert PrivacyRequest.objects.get(kind=RequestKind.DELETE).status == RequestStatus.DONE
     assert not CapturedMail.objects.filter(raw__contains=EMAIL).exists()
     assert "削除されています" in Client().get(page_of(person)).content.decode()
-    assert Client().get(page_of(person) + "my-data.json").status_code == 404
     assert Client().post(link).status_code == 200  # again: nothing more happens
 
 
@@ -138,9 +172,12 @@ def test_a_registrant_stops_use_and_asks_the_operator_for_deletion(company, clie
     registrant = Registrant.objects.get()
     page = f"/privacy/p/{registrant_privacy_token(registrant.pk)}/"
     visitor = Client()
-    shown = visitor.get(page)
-    assert shown.status_code == 200 and NAME in shown.content.decode()
-    assert json.loads(visitor.get(page + "my-data.json").content)["registrations"][0]["through"] == company.name
+    assert visitor.get(page).status_code == 200
+    visitor.post(page, {"action": "access"})
+    link = mailed_link("data")
+    assert Message.objects.get(body_text__contains=link).company == operator_party()
+    assert NAME in visitor.get(link).content.decode()
+    assert json.loads(visitor.get(link + "my-data.json").content)["registrations"][0]["through"] == company.name
 
     visitor.post(page, {"action": "stop"})
     assert Registrant.objects.get().status == "withdrawn"

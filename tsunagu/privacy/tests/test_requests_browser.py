@@ -36,6 +36,12 @@ def test_on_a_phone_the_person_sees_downloads_corrects_and_deletes(make_company,
     page = new_page(PHONE)
     page.goto(preferences)
     page.click("#my-data")
+    page.wait_for_selector("#ask-access")
+    assert NAME not in page.content(), "the link in a mail shows no data by itself"
+    page.click("#ask-access")
+    page.wait_for_selector("#done")
+    mailed = Message.objects.get(kind=MessageKind.PRIVACY, to_email=EMAIL)
+    page.goto(live_server.url + re.search(r"/privacy/data/\S+/", mailed.body_text).group(0))
     page.wait_for_selector("#held")
     assert NAME in page.text_content("#held") and EMAIL in page.text_content("#held")
     assert fits_the_screen(page)
@@ -45,16 +51,18 @@ def test_on_a_phone_the_person_sees_downloads_corrects_and_deletes(make_company,
     data = json.loads(open(download.value.path(), encoding="utf-8").read())
     assert data["person"]["email"] == EMAIL and data["applications"][0]["job_title"] == "バックエンドエンジニア"
 
-    page.fill("#correct input[name=name]", "高橋 良子")
+    page.fill("#correct-name", "高橋 良子")
     page.click("#correct button[type=submit]")
     page.wait_for_selector("#done")
     assert Candidate.objects.get().name == "高橋 良子"
 
+    page.goto(preferences)
+    page.click("#my-data")
     page.click("#ask-delete")
     page.wait_for_selector("#done")
     assert "確認のメール" in page.text_content("#done")
     assert Candidate.objects.get().erased_at is None
-    mail = Message.objects.get(kind=MessageKind.PRIVACY)
+    mail = Message.objects.get(kind=MessageKind.PRIVACY, body_text__contains="/privacy/confirm/")
     link = re.search(r"/privacy/confirm/\S+/", mail.body_text).group(0)
 
     page.goto(live_server.url + link)

@@ -4,7 +4,10 @@ re-consent mail's "stay in the pool" page and the deletion mail's confirmation p
 
 Two entries: /privacy/m/<token> from a company's mail (the token of the mail-preferences link: it names one
 message, so one company and one address) and /privacy/p/<token> from the relay operator's mail to a registrant.
-GET never changes anything (mail scanners open links); every change is a POST with Django's CSRF check.
+They show no data: seeing, downloading and correcting it go through /privacy/data/<token>, a link mailed to the
+address on record and valid one day, so that a forwarded or old mail does not open anyone's data. Deletion is
+confirmed through a mailed link too. GET never changes anything (mail scanners open links); every change is a
+POST with Django's CSRF check.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from tsunagu.lib.tokens import (
     ExpiredToken,
     candidate_id_from_stay_token,
     registrant_id_from_privacy_token,
+    request_id_from_access_token,
     request_id_from_deletion_token,
 )
 from tsunagu.messaging.unsubscribe import message_for_token
@@ -32,7 +36,7 @@ from tsunagu.privacy.actions import consent as consent_actions
 from tsunagu.privacy.actions import requests as request_actions
 from tsunagu.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from tsunagu.privacy.person_export import candidate_export, registrant_export
-from tsunagu.privacy.selectors import candidate_of_message, deletion_recently_asked
+from tsunagu.privacy.selectors import candidate_of_message, recently_asked
 from tsunagu.relay.actions.registrants import update_profile
 from tsunagu.relay.models import Registrant
 from tsunagu.talent.actions.personal_data import correct_identity
@@ -109,43 +113,44 @@ def registrant_person(request, token: str):
 
 
 def _person_page(request, subject: _Subject, token: str, *, kind: str):
-    done, errors, status = "", {}, 200
+    """The entry page a mail's link opens: who holds the data, and the person's requests. The data itself is
+    shown only through a link mailed to the address on record (`data`), never to whoever holds an old mail."""
+    done = ""
     if request.method == "POST" and not subject.erased:
-        action = request.POST.get("action", "")
-        try:
-            done = _act(request, subject, action)
-        except ValidationError as exc:
-            errors, status = exc.message_dict, 400
-    context = {"subject": subject, "company": subject.company, "token": token, "kind": kind, "done": done,
-               "errors": errors, "form": request.POST if errors else None}
-    if not subject.erased:
-        context["data"] = subject.export()
-        subject.log(AccessAction.VIEW)
-        context["registered"] = subject.candidate is not None and subject.candidate.registrations.exists()
-    return render(request, "privacy/person.html", context, status=status)
+        done = _act(request, subject, request.POST.get("action", ""))
+    registered = subject.candidate is not None and subject.candidate.registrations.exists()
+    return render(request, "privacy/person.html", {
+        "subject": subject, "company": subject.company, "token": token, "kind": kind, "done": done,
+        "registered": registered, "address": "" if subject.erased else masked(subject.person.email)},
+        status=400 if done == "unknown" else 200)
+
+
+def masked(address: str) -> str:
+    """"yoshiko@example.jp" -> "y•••••o@example.jp": enough for the person to recognise, not to learn."""
+    local, _at, domain = address.partition("@")
+    if len(local) <= 2:
+        return f"{local[:1]}•@{domain}"
+    return f"{local[0]}{'•' * (len(local) - 2)}{local[-1]}@{domain}"
 
 
 def _act(request, subject: _Subject, action: str) -> str:
-    if action == "correct":
-        fields = {name: request.POST.get(name, "")[:300] for name in ("name", "name_kana", "phone")}
-        if subject.candidate is not None:
-            correct_identity(subject.candidate, **fields)
-        else:
-            update_profile(subject.registrant, **fields)
-        _closed_request(subject, RequestKind.CORRECT)
-        return "corrected"
+    if action == "access":
+        if not recently_asked(subject.company, RequestKind.EXPORT, candidate=subject.candidate,
+                              registrant=subject.registrant):
+            request_actions.ask_for_access(subject.company, candidate=subject.candidate, registrant=subject.registrant)
+        return "access_sent"
     if action == "stop":
         request_actions.carry_out(_new_request(subject, RequestKind.STOP))
         return "stopped"
     if action == "delete":
-        if deletion_recently_asked(subject.company, candidate=subject.candidate, registrant=subject.registrant):
-            return "confirmation_sent"  # one mail an hour at most, however often the button is pressed
-        request_actions.ask_for_deletion(
-            subject.company, candidate=subject.candidate, registrant=subject.registrant,
-            suppress_mail=request.POST.get("suppress_mail") == "on",
-            also_relay=subject.candidate is not None and request.POST.get("include_relay") == "on")
+        if not recently_asked(subject.company, RequestKind.DELETE, candidate=subject.candidate,
+                              registrant=subject.registrant):
+            request_actions.ask_for_deletion(
+                subject.company, candidate=subject.candidate, registrant=subject.registrant,
+                suppress_mail=request.POST.get("suppress_mail") == "on",
+                also_relay=subject.candidate is not None and request.POST.get("include_relay") == "on")
         return "confirmation_sent"
-    raise ValidationError({"action": "unknown action"})
+    return "unknown"
 
 
 def _new_request(subject: _Subject, kind: str) -> PrivacyRequest:
@@ -153,33 +158,60 @@ def _new_request(subject: _Subject, kind: str) -> PrivacyRequest:
                                         registrant=subject.registrant)
 
 
-def _closed_request(subject: _Subject, kind: str) -> None:
-    request_actions.carry_out(_new_request(subject, kind))
+# --- the data itself, through the mailed link ----------------------------------------------------------
+
+def _from_access_token(token: str) -> _Subject | None:
+    """The subject of an access request whose mailed link this is; None when forged or erased (ExpiredToken
+    when it is too old)."""
+    request_id = request_id_from_access_token(token, max_age_days=request_actions.ACCESS_DAYS)
+    found = PrivacyRequest.objects.select_related("company", "candidate", "registrant").filter(
+        pk=request_id, kind=RequestKind.EXPORT).first() if request_id else None
+    if found is None:
+        return None
+    subject = _Subject(found.company, candidate=found.candidate, registrant=found.registrant)
+    if subject.person is None or subject.erased:
+        return None
+    request_actions.opened(found)
+    return subject
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def data(request, token: str):
+    try:
+        subject = _from_access_token(token)
+    except ExpiredToken:
+        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+    if subject is None:
+        return _invalid(request)
+    done, errors = "", {}
+    if request.method == "POST":
+        fields = {name: request.POST.get(name, "")[:300] for name in ("name", "name_kana", "phone")}
+        try:
+            if subject.candidate is not None:
+                correct_identity(subject.candidate, **fields)
+            else:
+                update_profile(subject.registrant, **fields)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            request_actions.carry_out(_new_request(subject, RequestKind.CORRECT))
+            done = "corrected"
+    subject.log(AccessAction.VIEW)
+    return render(request, "privacy/person_data.html", {
+        "company": subject.company, "token": token, "data": subject.export(), "done": done, "errors": errors,
+        "form": request.POST if errors else None}, status=400 if errors else 200)
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
-def company_person_export(request, token: str):
+def data_download(request, token: str):
     try:
-        subject = _from_message(token)
-    except Http404:
+        subject = _from_access_token(token)
+    except ExpiredToken:
+        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+    if subject is None:
         return _invalid(request)
-    return _download(subject)
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-def registrant_person_export(request, token: str):
-    try:
-        subject = _from_registrant(token)
-    except Http404:
-        return _invalid(request)
-    return _download(subject)
-
-
-def _download(subject: _Subject) -> HttpResponse:
-    if subject.erased:
-        raise Http404
     body = json.dumps(subject.export(), ensure_ascii=False, indent=2)
     subject.log(AccessAction.EXPORT)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
