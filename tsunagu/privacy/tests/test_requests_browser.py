@@ -1,6 +1,6 @@
-"""The person's requests in a real Chromium: from a notice's preference page on a phone, see the data, download
-it, correct it and ask for deletion, confirmed from the mailed link; and HR filing a request a caller made by
-phone, seeing its due date and carrying it out."""
+"""The person's requests in a real Chromium: from a notice's preference page on a phone, see the data (through
+the mailed link), download it, correct it, stop its use and ask for deletion, confirmed from the mailed link;
+and HR filing a request a caller made by phone, seeing its due date and carrying it out."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def test_on_a_phone_the_person_sees_downloads_corrects_and_deletes(make_company,
 
     page.goto(preferences)
     page.click("#my-data")
+    page.click("#stop")
+    page.wait_for_selector("#done")
+    assert "利用を停止しました" in page.text_content("#done")
+    assert Candidate.objects.get().contact_allowed is False
     page.click("#ask-delete")
     page.wait_for_selector("#done")
     assert "確認のメール" in page.text_content("#done")
