@@ -13,10 +13,12 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tsunagu.companies.models import Company
 from tsunagu.intake import csv_import
 from tsunagu.intake.actions.events import (
+    ERASED_OUTCOME,
     EventResult,
     is_stale,
     record_application_event,
@@ -29,7 +31,7 @@ from tsunagu.lib import bulk, queue
 from tsunagu.messaging.actions import reapplication_alerts
 from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.talent import actions as talent
-from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus
+from tsunagu.talent.models import Application, ApplicationEvent, ApplicationStatus, Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +188,16 @@ def _applications_with_pending_notices(company: Company, application_ids) -> set
     return pending
 
 
+ERASED_ROW = gettext_noop("この応募の方の個人情報は削除済みのため、取り込みませんでした")
+
+
+def _erased_people(company: Company, applications) -> set[int]:
+    """Which of these applications' people were erased (one query for the chunk)."""
+    ids = {application.candidate_id for application in applications}
+    return set(Candidate.objects.filter(company=company, pk__in=ids, erased_at__isnull=False)
+               .values_list("pk", flat=True)) if ids else set()
+
+
 def _write_chunk(company: Company, rows: list) -> _Tally:
     """Record the rows' events as record_application_event would, one after the other, with a few queries for
     the whole chunk: existing jobs, candidates, applications and events are read at once, rows are applied
@@ -204,6 +216,7 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
         batch = talent.TalentBatch(company)
         batch.load(row.event for row in todo)
         pending = _applications_with_pending_notices(company, [a.pk for a in batch.saved_applications()])
+        erased = _erased_people(company, batch.saved_applications())
         recorded: set[str] = set()
         events: list[tuple] = []  # (application, event, stale, outcome), written after the applications
         new_notified: list[Application] = []  # new applications of an import that notifies: re-applications?
@@ -213,6 +226,11 @@ def _write_chunk(company: Company, rows: list) -> _Tally:
                 tally.skipped += 1
                 continue
             application = batch.application(event.external_id)
+            if application is not None and application.candidate_id in erased:
+                # The person's data was erased: what the file says of them is not taken back in.
+                tally.skipped += 1
+                tally.errors.append({"line": row.line, "message": _(ERASED_ROW)})
+                continue
             stale = is_stale(application, event)
             if not stale and _needs_messaging(application, event, pending):
                 batch.flush()
@@ -304,6 +322,10 @@ def _write_chunk_row_by_row(company: Company, rows: list) -> _Tally:
             except DatabaseError as exc:
                 # Only this row's savepoint was rolled back (events._record is atomic); the chunk goes on.
                 tally.errors.append({"line": row.line, "message": _("保存できませんでした: %(error)s") % {"error": exc}})
+                continue
+            if outcome.outcome == ERASED_OUTCOME:
+                tally.skipped += 1
+                tally.errors.append({"line": row.line, "message": _(ERASED_ROW)})
                 continue
             tally.count(outcome)
     return tally

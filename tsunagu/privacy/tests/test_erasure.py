@@ -11,6 +11,7 @@ from django.db import models
 from tsunagu.analytics.selectors import loop_counts as dashboard_numbers
 from tsunagu.companies.actions import operator_party
 from tsunagu.companies.models import AccessLog
+from tsunagu.intake.actions import imports
 from tsunagu.messaging.actions.delivery import deliver_due_messages
 from tsunagu.messaging.models import Message, MessageKind, MessageStatus, Suppression
 from tsunagu.privacy.actions.erasure import erase_candidate, erase_registrant
@@ -119,3 +120,20 @@ def test_the_ats_cannot_bring_an_erased_person_back(company, client):
     notice = Message.objects.get(application=again, kind=MessageKind.REJECTION)
     assert notice.status == MessageStatus.SUPPRESSED
     assert Suppression.objects.get(company=company, email="").email_key.startswith("erased:")
+
+
+@pytest.mark.parametrize("send_notices", [False, True])
+def test_a_csv_import_cannot_bring_an_erased_person_back(company, tmp_path, send_notices):
+    header = "応募ID,氏名,メールアドレス,電話番号,応募職種,選考結果\n"
+    path = tmp_path / "export.csv"
+    path.write_text(header + f"C-1,{NAME},{EMAIL},090-4321-8765,経理,選考中\n", encoding="utf-8-sig")
+    imports.import_csv(company, path, dry_run=False)
+    erase_candidate(Candidate.objects.get(company=company), reason=ErasureReason.STAFF)
+
+    path.write_text(header + f"C-1,{NAME},{EMAIL},090-4321-8765,経理,不採用\n", encoding="utf-8-sig")
+    result = imports.import_csv(company, path, dry_run=False, send_notices=send_notices)
+
+    assert (result.imported, result.updated, result.skipped) == (0, 0, 1)
+    assert result.errors == [{"line": 2, "message": "この応募の方の個人情報は削除済みのため、取り込みませんでした"}]
+    assert traces_of([NAME, EMAIL, "4321-8765"]) == []
+    assert not Message.objects.filter(company=company).exists()
