@@ -137,3 +137,28 @@ def test_a_csv_import_cannot_bring_an_erased_person_back(company, tmp_path, send
     assert result.errors == [{"line": 2, "message": "この応募の方の個人情報は削除済みのため、取り込みませんでした"}]
     assert traces_of([NAME, EMAIL, "4321-8765"]) == []
     assert not Message.objects.filter(company=company).exists()
+
+
+def test_erasing_a_registrant_who_was_introduced_leaves_the_records_without_them(make_company):
+    from tsunagu.relay.actions import introductions
+    from tsunagu.relay.actions import requests as referral_requests
+    from tsunagu.relay.introduction_consent import introduction_consent_text, text_digest
+    from tsunagu.relay.models import Introduction, ProvisionRecord
+    from tsunagu.relay.tests.referrals import REQUEST, earn_slots, registrant
+
+    hiring, _key = make_company(slug="hiring", name="株式会社採用", referral_ratio=1)
+    earn_slots(hiring, 1)
+    referral = referral_requests.file_request(hiring, referral_requests.RequestForm(**REQUEST))
+    person = registrant(EMAIL, name=NAME, phone="090-4321-8765")
+    introduction = introductions.propose(referral, person, recommendation=f"{NAME}さんは経理の経験が豊富です。")
+    token = introductions.consent_link(introduction).rsplit("/", 1)[1]
+    shown = text_digest(introduction_consent_text(introduction, operator_party()))
+    assert introductions.answer_consent(token, consent=True, shown_digest=shown).result == "consented"
+    assert ProvisionRecord.objects.filter(introduction=introduction).exists()
+    assert traces_of(SECRETS)
+
+    erase_registrant(person, operator=operator_party(), reason=ErasureReason.REQUEST)
+
+    assert traces_of(SECRETS) == []
+    assert Introduction.objects.get(pk=introduction.pk).status == "introduced", "the company's history stays"
+    assert ProvisionRecord.objects.filter(introduction=introduction).exists(), "the law's record stays, nameless"

@@ -9,8 +9,10 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from tsunagu.messaging.actions.erasure import REDACTED
 from tsunagu.relay.models import (
     Click,
+    ConsentRecord,
     Introduction,
     Registrant,
     RegistrantNote,
@@ -40,13 +42,26 @@ def anonymise_registrant(registrant: Registrant, *, now: datetime) -> dict[str, 
     form details of every registration they made and the recommendations written for their introductions.
     The registrations, introductions and consent records stay for the ledger and the law's records."""
     address = registrant.email.strip()
+    words = sorted({w.strip() for w in (registrant.name, registrant.name_kana, registrant.email, registrant.phone)
+                    if w and len(w.strip()) >= 2}, key=len, reverse=True)
     fields = {**_REGISTRANT_BLANKS, "email_key": f"erased:{registrant.pk}", "status": RegistrantStatus.WITHDRAWN,
               "open_to_former_companies": False}
     Registrant.objects.filter(pk=registrant.pk).update(**fields, updated_at=now)
     for name, value in fields.items():
         setattr(registrant, name, value)
     registrations = Registration.objects.filter(registrant=registrant)
+    consents = 0
+    for consent in ConsentRecord.objects.filter(registrant=registrant):
+        text = consent.text
+        for word in words:
+            text = text.replace(word, REDACTED)
+        if text != consent.text:
+            # An introduction's consent names the person: the name goes, the hash of the text as it was shown
+            # (text_hash) stays, as proof that a consent was given to that wording.
+            ConsentRecord.objects.filter(pk=consent.pk).update(text=text)
+            consents += 1
     return {
+        "relay.consentrecord": consents,
         "relay.registrant": 1,
         "relay.registrantnote": RegistrantNote.objects.filter(registrant=registrant).delete()[0],
         # Verified ones through their registration, and forms never verified by the address typed in them.
