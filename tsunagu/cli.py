@@ -31,6 +31,8 @@ commands:
                                SQLite's online backup API, and the key files (PostgreSQL: pg_dump, see README)
   privacy purge [--dry-run] [--json]
                                erase the people whose retention period has ended (the scheduler does it hourly)
+  privacy export --company SLUG --format zip|json --output PATH
+                               write all of a company's data to a new file (prints JSON)
   manage COMMAND ...           any Django management command (migrate, createsuperuser, ...)
 
 Run `tsunagu COMMAND --help` for a command's options.

@@ -140,3 +140,12 @@ def test_the_command_counts_then_erases(settings_180_365):
     call_command("privacy", "purge", stdout=out)
     assert "total: 1 erased" in out.getvalue()
     assert traces_of(["消える 人"]) == []
+
+
+def test_the_command_line_exports_through_tsunagu_privacy_export(company, tmp_path):
+    out = io.StringIO()
+    call_command("privacy", "export", "--company", company.slug, "--format", "json",
+                 "--output", str(tmp_path / "all.json"), stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["format"] == "json" and summary["path"].endswith("all.json")
+    assert json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))["company"]["slug"] == company.slug
