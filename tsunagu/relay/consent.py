@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy
 
 from tsunagu.companies.actions import operator_party
 
-CONSENT_VERSION = "2026-11-30.2"  # .2: the phone number (optional) joined the listed data
+# .2: the phone number (optional) joined the listed data. 2026-12-01: the retention is the operator's own,
+# counted from the last use (as privacy.actions.retention enforces it), not the referring company's.
+CONSENT_VERSION = "2026-12-01"
 
 # What each consent of the form is for: a stable code (ConsentRecord.purpose) and its label.
 PURPOSES = {
@@ -55,9 +57,9 @@ def consent_texts(company, operator=None) -> dict[str, str]:
     return {
         "purpose": _(
             "%(operator)sは、ご登録いただいた氏名・メールアドレス・電話番号・希望職種・希望勤務地を、キャリア相談、"
-            "求人のご紹介およびそのためのご連絡に限って利用します。保存期間はご登録から%(years)d年間、"
-            "またはご本人が削除を依頼されるまでです。"
-        ) % {"operator": name, "years": max(1, company.retention_days // 365)},
+            "求人のご紹介およびそのためのご連絡に限って利用します。保存期間は最後のご利用(ご登録、登録内容の更新、"
+            "ご紹介など)から%(years)d年間、またはご本人が削除を依頼されるまでです。"
+        ) % {"operator": name, "years": max(1, operator.retention_days // 365)},
         "provision": _(
             "求人のご紹介のために、ご本人の同意を得たうえで、%(operator)sが提携する求人企業へ上記の情報を"
             "提供することがあります(企業ごとに、提供の前にあらためてご本人の同意をいただきます)。"

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.utils import timezone
 
+from tsunagu.companies.actions import operator_party
 from tsunagu.relay import fraud
 from tsunagu.relay.actions import introductions, requests
 from tsunagu.relay.actions.consents import withdraw_consents
@@ -50,9 +51,13 @@ def test_the_text_shown_is_what_is_kept_through_a_change_of_name_and_retention(
     assert "株式会社アクメ" in client.get(path).content.decode()
     assert send_form(client, path, capture, digest).status_code == 302
 
-    # The company renames itself and shortens its retention before the person verifies.
-    company.name, company.retention_days = "株式会社ニューアクメ", 365
+    # The company renames itself, and the operator shortens its retention (the registrants' period), before the
+    # person verifies.
+    company.name = "株式会社ニューアクメ"
     company.save()
+    operator = operator_party()
+    operator.retention_days = 365
+    operator.save()
     assert client.post(verify_path(verification_to("yoshiko@example.jp"))).status_code == 200
 
     purpose = ConsentRecord.objects.get(kind=ConsentKind.PURPOSE)
