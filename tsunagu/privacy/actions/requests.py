@@ -1,9 +1,9 @@
 """The person's requests about their data (開示・訂正・利用停止・削除): filed by them on their own page or by staff
 for someone who asked by phone or letter, each with its due date, and carried out.
 
-A deletion the person asks for on the page is confirmed by mail first (a link to the address the company holds),
-so that someone who merely saw one of their mails cannot erase them; staff confirm a caller's identity
-themselves and carry it out at once.
+What the person asks on their page to see, or to delete, goes through a link mailed to the address the holder
+has, so that someone who merely saw one of their mails can neither read nor erase their data; staff confirm a
+caller's identity themselves and carry the request out at once.
 """
 
 from __future__ import annotations
