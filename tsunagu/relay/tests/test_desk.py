@@ -245,7 +245,7 @@ IDENTITY = {"name": "株式会社キャリアリレー", "service_name": "キャ
             "sender_name": "キャリアリレー事務局", "sender_email": "support@relay.example",
             "reply_to": "desk@relay.example", "postal_address": "東京都千代田区丸の内1-1-1",
             "signature": "キャリアリレー事務局", "privacy_policy": "https://relay.example/privacy",
-            "dkim_selector": "", "dkim_private_key": ""}
+            "retention_days": 730, "access_log_retention_days": 1825, "dkim_selector": "", "dkim_private_key": ""}
 
 
 def test_the_identity_is_saved(desk):
@@ -256,6 +256,7 @@ def test_the_identity_is_saved(desk):
     party = operator_party()
     assert (party.name, party.licence_number, party.sender_email, party.postal_address) == (
         "株式会社キャリアリレー", "13-ユ-300000", "support@relay.example", "東京都千代田区丸の内1-1-1")
+    assert party.retention_days == 730  # the registrants' retention (privacy.actions.retention)
     assert party.is_operator and Company.objects.filter(is_operator=True).count() == 1
     assert 'id="identity-warning"' not in body(desk.get("/console/operator/identity/"))
 
