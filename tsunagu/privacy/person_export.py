@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from tsunagu.messaging.models import Message, MessageEvent
 from tsunagu.privacy.models import PoolConsent
+from tsunagu.privacy.selectors import retention_days_for
 from tsunagu.relay.models import ConsentRecord, Introduction, IntroductionStatus, Registrant, Registration
 from tsunagu.talent.models import Application, Candidate, CandidateTag
 from tsunagu.talent.stages import Stage
@@ -26,9 +27,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def retention_deadline(candidate: Candidate) -> datetime:
     """When the company's retention ends for this person, counted from their latest activity or consent."""
-    company = candidate.company
-    days = company.retention_days if candidate.consented_at else (
-        company.retention_days_without_consent or company.retention_days)
+    days = retention_days_for(candidate.company, candidate)
     moments = [m for m in (candidate.created_at, candidate.last_applied_at, candidate.last_rejected_at,
                            candidate.consented_at) if m is not None]
     return max(moments) + timedelta(days=days)

@@ -28,6 +28,13 @@ def candidate_of_message(message: Message) -> Candidate | None:
                                                              email_key=email_key(message.to_email)).first()
 
 
+def retention_days_for(company: Company, candidate: Candidate) -> int:
+    """The company's retention period for this person: the shorter one if they never agreed to stay."""
+    if candidate.consented_at:
+        return company.retention_days
+    return company.retention_days_without_consent or company.retention_days
+
+
 def recently_asked(company: Company, kind: str, *, candidate: Candidate | None,
                    registrant: Registrant | None) -> bool:
     """Whether the person was sent a link for this kind of request in the last hour (one mail an hour at most,

@@ -3,7 +3,6 @@ re-consent mail, one click), and recording it word for word. Withdrawing it is t
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from tsunagu.messaging.models import MessageKind
 from tsunagu.messaging.selectors import suppression_for
 from tsunagu.privacy.actions.retention import PREVIEW_DAYS, candidates_due, deadline_of
 from tsunagu.privacy.models import ConsentPurpose, PoolConsent
+from tsunagu.relay.consent import text_hash
 from tsunagu.talent.models import Candidate
 
 POOL_CONSENT_VERSION = "2026-12-01"
@@ -38,10 +38,6 @@ def pool_consent_text(company: Company) -> str:
     ) % {"company": company.name, "years": years}
 
 
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def network_hash(ip: str) -> str:
     """A keyed hash of the network the consent came from: evidence that can be matched, never the address."""
     return salted_hmac("tsunagu.privacy.consent-network", ip or "", algorithm="sha256").hexdigest()[:32] if ip else ""
@@ -53,7 +49,7 @@ def record_pool_consent(candidate: Candidate, *, text: str, ip: str = "", now: d
     now = now or timezone.now()
     consent = PoolConsent.objects.create(
         company=candidate.company, candidate=candidate, purpose=ConsentPurpose.POOL, version=POOL_CONSENT_VERSION,
-        text=text, text_hash=text_digest(text), ip_hash=network_hash(ip), given_at=now)
+        text=text, text_hash=text_hash(text), ip_hash=network_hash(ip), given_at=now)
     Candidate.objects.filter(pk=candidate.pk).update(consented_at=now, updated_at=now)
     candidate.consented_at = now
     return consent

@@ -27,8 +27,9 @@ from tsunagu.privacy.actions.consent import withdraw_pool_consents
 from tsunagu.privacy.actions.erasure import erase_candidate, erase_registrant
 from tsunagu.privacy.models import ErasureReason, PrivacyRequest, RequestChannel, RequestKind, RequestStatus
 from tsunagu.relay.actions.consents import withdraw_consents
-from tsunagu.relay.actions.registrants import change_status
+from tsunagu.relay.actions.registrants import change_status, update_profile
 from tsunagu.relay.models import Registrant, RegistrantStatus
+from tsunagu.talent.actions.personal_data import correct_identity
 from tsunagu.talent.actions.pool import update_candidate_profile
 from tsunagu.talent.models import Candidate
 
@@ -173,6 +174,19 @@ def _erase(request: PrivacyRequest, *, reason: str, actor: str, user=None) -> No
     elif request.registrant is not None:
         erase_registrant(request.registrant, operator=request.company, reason=reason, actor=actor, request=request,
                          suppress_mail=request.suppress_mail, user=user)
+
+
+@transaction.atomic
+def correct(company: Company, *, candidate: Candidate | None = None, registrant: Registrant | None = None,
+            name: str, name_kana: str, phone: str) -> PrivacyRequest:
+    """The person corrects their name, reading and phone on their data page (訂正): done at once, and recorded
+    as a request answered. A ValidationError by field changes nothing."""
+    if candidate is not None:
+        correct_identity(candidate, name=name, name_kana=name_kana, phone=phone)
+    else:
+        update_profile(registrant, name=name, name_kana=name_kana, phone=phone)
+    return carry_out(file_request(company, kind=RequestKind.CORRECT, channel=RequestChannel.WEB,
+                                  candidate=candidate, registrant=registrant))
 
 
 def cancel(request: PrivacyRequest, *, user=None) -> PrivacyRequest:

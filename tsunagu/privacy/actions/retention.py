@@ -21,6 +21,7 @@ from django.utils import timezone
 from tsunagu.companies.models import Company
 from tsunagu.privacy.actions.erasure import erase_candidate, erase_registrant
 from tsunagu.privacy.models import ErasureReason
+from tsunagu.privacy.selectors import retention_days_for
 from tsunagu.relay.models import Registrant
 from tsunagu.talent.models import Candidate
 
@@ -49,9 +50,8 @@ def candidates_due(company: Company, by: datetime) -> QuerySet[Candidate]:
 
 
 def deadline_of(company: Company, candidate: Candidate) -> datetime:
-    days = company.retention_days if candidate.consented_at else (
-        company.retention_days_without_consent or company.retention_days)
-    return candidate.latest_activity + timedelta(days=days)
+    """A candidate of candidates_due (annotated with latest_activity): when their retention ends."""
+    return candidate.latest_activity + timedelta(days=retention_days_for(company, candidate))
 
 
 def registrants_due(operator: Company, by: datetime) -> QuerySet[Registrant]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -37,9 +37,8 @@ from tsunagu.privacy.actions import requests as request_actions
 from tsunagu.privacy.models import PrivacyRequest, RequestKind, RequestStatus
 from tsunagu.privacy.person_export import candidate_export, registrant_export
 from tsunagu.privacy.selectors import candidate_of_message, recently_asked
-from tsunagu.relay.actions.registrants import update_profile
+from tsunagu.relay.consent import text_hash
 from tsunagu.relay.models import Registrant
-from tsunagu.talent.actions.personal_data import correct_identity
 from tsunagu.talent.models import Candidate
 
 
@@ -73,43 +72,41 @@ class _Subject:
         return registrant_export(self.registrant, self.company)
 
 
-def _from_message(token: str) -> _Subject:
+def _from_message(token: str) -> _Subject | None:
     message = message_for_token(token)
     if message is None or message.company.is_operator:
-        raise Http404
+        return None
     return _Subject(message.company, candidate=candidate_of_message(message))
 
 
-def _from_registrant(token: str) -> _Subject:
+def _from_registrant(token: str) -> _Subject | None:
     registrant_id = registrant_id_from_privacy_token(token)
     registrant = Registrant.objects.filter(pk=registrant_id).first() if registrant_id else None
     if registrant is None:
-        raise Http404
+        return None
     return _Subject(operator_party(), registrant=registrant)
 
 
-def _invalid(request, status=404):
-    return render(request, "privacy/person_invalid.html", {}, status=status)
+def _invalid(request):
+    return render(request, "privacy/person_invalid.html", {}, status=404)
+
+
+def _expired(request):
+    return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def company_person(request, token: str):
-    try:
-        subject = _from_message(token)
-    except Http404:
-        return _invalid(request)
-    return _person_page(request, subject, token, kind="m")
+    subject = _from_message(token)
+    return _invalid(request) if subject is None else _person_page(request, subject, token, kind="m")
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def registrant_person(request, token: str):
-    try:
-        subject = _from_registrant(token)
-    except Http404:
-        return _invalid(request)
-    return _person_page(request, subject, token, kind="p")
+    subject = _from_registrant(token)
+    return _invalid(request) if subject is None else _person_page(request, subject, token, kind="p")
 
 
 def _person_page(request, subject: _Subject, token: str, *, kind: str):
@@ -181,21 +178,18 @@ def data(request, token: str):
     try:
         subject = _from_access_token(token)
     except ExpiredToken:
-        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+        return _expired(request)
     if subject is None:
         return _invalid(request)
     done, errors = "", {}
     if request.method == "POST":
         fields = {name: request.POST.get(name, "")[:300] for name in ("name", "name_kana", "phone")}
         try:
-            if subject.candidate is not None:
-                correct_identity(subject.candidate, **fields)
-            else:
-                update_profile(subject.registrant, **fields)
+            request_actions.correct(subject.company, candidate=subject.candidate, registrant=subject.registrant,
+                                    **fields)
         except ValidationError as exc:
             errors = exc.message_dict
         else:
-            request_actions.carry_out(_new_request(subject, RequestKind.CORRECT))
             done = "corrected"
     subject.log(AccessAction.VIEW)
     return render(request, "privacy/person_data.html", {
@@ -209,7 +203,7 @@ def data_download(request, token: str):
     try:
         subject = _from_access_token(token)
     except ExpiredToken:
-        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+        return _expired(request)
     if subject is None:
         return _invalid(request)
     body = json.dumps(subject.export(), ensure_ascii=False, indent=2)
@@ -225,7 +219,7 @@ def confirm_deletion(request, token: str):
     try:
         request_id = request_id_from_deletion_token(token, max_age_days=request_actions.CONFIRMATION_DAYS)
     except ExpiredToken:
-        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+        return _expired(request)
     privacy_request = PrivacyRequest.objects.select_related("company").filter(pk=request_id).first() \
         if request_id else None
     if privacy_request is None or privacy_request.kind != RequestKind.DELETE:
@@ -243,7 +237,7 @@ def stay(request, token: str):
     try:
         candidate_id = candidate_id_from_stay_token(token, max_age_days=consent_actions.STAY_LINK_DAYS)
     except ExpiredToken:
-        return render(request, "privacy/person_invalid.html", {"expired": True}, status=410)
+        return _expired(request)
     candidate = Candidate.objects.select_related("company").filter(pk=candidate_id, erased_at__isnull=True).first() \
         if candidate_id else None
     if candidate is None:
@@ -251,12 +245,12 @@ def stay(request, token: str):
     text = consent_actions.pool_consent_text(candidate.company)
     done = False
     if request.method == "POST":
-        if request.POST.get("text_sha256") != consent_actions.text_digest(text):
+        if request.POST.get("text_sha256") != text_hash(text):
             # The wording changed between showing and pressing: the person agrees to what they saw, so again.
             return render(request, "privacy/stay.html", {"company": candidate.company, "text": text,
-                                                         "digest": consent_actions.text_digest(text),
+                                                         "digest": text_hash(text),
                                                          "changed": True}, status=409)
         consent_actions.record_pool_consent(candidate, text=text, ip=client_ip(request), now=timezone.now())
         done = True
     return render(request, "privacy/stay.html", {"company": candidate.company, "text": text, "done": done,
-                                                 "digest": consent_actions.text_digest(text)})
+                                                 "digest": text_hash(text)})
