@@ -8,6 +8,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from tsunagu.analytics.api import router as analytics_router
 from tsunagu.companies.actions import authenticate_api_key
 from tsunagu.intake.api import router as applications_router
 from tsunagu.intake.jobs_api import router as jobs_router
@@ -102,6 +103,7 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"detail": message}, status=exc.status_code)
 
 
+api.add_router("/analytics", analytics_router, tags=["analytics"])
 api.add_router("/applications", applications_router, tags=["applications"])
 api.add_router("/candidates", candidates_router, tags=["candidates"])
 api.add_router("/candidates", privacy_router, tags=["candidates"])

@@ -123,6 +123,10 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "send_at"]),
             models.Index(fields=["company", "status"]),
+            # The dashboard's counts (analytics/daily.py, analytics/actions/rollup.py).
+            models.Index(fields=["company", "sent_at"], name="message_sent_idx"),
+            models.Index(fields=["company", "updated_at"], name="message_updated_idx"),
+            models.Index(fields=["company", "send_at"], condition=models.Q(step__gt=0), name="message_follow_up_idx"),
         ]
 
     def __str__(self):
@@ -211,7 +215,8 @@ class MessageEvent(models.Model):
             models.UniqueConstraint(fields=["source", "source_event_id"], condition=~models.Q(source_event_id=""),
                                     name="message_event_unique_source_id"),
         ]
-        indexes = [models.Index(fields=["company", "kind", "occurred_at"])]
+        indexes = [models.Index(fields=["company", "kind", "occurred_at"]),
+                   models.Index(fields=["company", "recorded_at"], name="message_event_recorded_idx")]
 
 
 class FollowUpStep(models.Model):

@@ -22,6 +22,10 @@ class Click(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # The dashboard's refresh finds new clicks by time (analytics/actions/rollup.py).
+        indexes = [models.Index(fields=["company", "created_at"], name="click_created_idx")]
+
 
 class Contract(models.Model):
     """The operator's contract with a client company: what earns a free referral slot, and what a referral
@@ -134,6 +138,9 @@ class RegistrationRequest(RegistrantDetails):
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["company", "created_at"], name="regrequest_created_idx")]
+
 
 class CreditStatus(models.TextChoices):
     CREDITED = "credited", _("クレジット付与")
@@ -165,7 +172,8 @@ class Registration(RegistrantDetails):
         verbose_name_plural = _("登録")
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["company", "candidate"], name="registration_unique_candidate")]
-        indexes = [models.Index(fields=["credit_status", "created_at"])]
+        indexes = [models.Index(fields=["credit_status", "created_at"]),
+                   models.Index(fields=["company", "created_at"], name="registration_created_idx")]
 
 
 class ConsentKind(models.TextChoices):
@@ -350,6 +358,7 @@ class LedgerEntry(models.Model):
             models.UniqueConstraint(fields=["introduction"], condition=models.Q(kind="slot_redeemed"),
                                     name="ledger_one_use_per_introduction"),
         ]
+        indexes = [models.Index(fields=["company", "created_at"], name="ledger_created_idx")]
 
 
 # The names ProvisionRecord.items holds, and how they read.

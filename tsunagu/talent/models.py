@@ -154,7 +154,10 @@ class Application(models.Model):
         verbose_name_plural = _("応募")
         constraints = [models.UniqueConstraint(fields=["company", "external_id"], name="application_unique_external_id")]
         # Also serves the follow-up planner's "rejected between these dates" (messaging.actions.followups).
-        indexes = [models.Index(fields=["company", "status", "rejected_at"])]
+        indexes = [models.Index(fields=["company", "status", "rejected_at"]),
+                   # The dashboard's counts (analytics/daily.py, analytics/actions/rollup.py).
+                   models.Index(fields=["company", "applied_at"], name="application_applied_idx"),
+                   models.Index(fields=["company", "updated_at"], name="application_updated_idx")]
 
     def __str__(self):
         return f"{self.external_id} ({self.get_status_display()})"

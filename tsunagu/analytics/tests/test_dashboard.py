@@ -112,12 +112,19 @@ def test_the_dashboard_page_shows_them(make_company, client, login, events):
     company, _other = build_activity(make_company, client)
     login(company, Role.VIEWER)
     page = client.get("/console/").content.decode()
-    shown = dict(re.findall(r'data-count="([\w-]+)">(\d+)<', page))
-    assert shown == {"clicks": "2", "registrations": "1", "credits": "1", "slots": "0", "machine-clicks": "4",
-                     "rejections": "3", "scheduled": "0", "sent": "3", "failed": "0", "opens": "2"}
+    figures = dict(re.findall(r'data-figure="([\w-]+)">([^<]*)<', page))
+    assert {key: figures[key] for key in (
+        "rejections", "notices_sent", "notices_clicked", "notices_registered", "registrations", "credits",
+        "slots_earned", "click_rate", "registration_rate", "notices_opened", "failed")} == {
+        "rejections": "3", "notices_sent": "3", "notices_clicked": "2", "notices_registered": "1",
+        "registrations": "1", "credits": "1", "slots_earned": "0", "click_rate": "66.7%",
+        "registration_rate": "33.3%", "notices_opened": "2", "failed": "0"}
+    counts = dict(re.findall(r'data-count="([\w-]+)">(\d+)<', page))
+    assert counts == {"machine-clicks": "4", "slots": "0", "scheduled": "0"}
+    assert 'data-denominator="click_rate">2 / 3<' in page
     # Clicks and registrations come first; opens later, with the warning.
-    assert page.index('data-count="clicks"') < page.index('data-count="registrations"') < page.index(
-        'data-count="opens"')
+    assert page.index('data-figure="notices_clicked"') < page.index('data-figure="notices_registered"') < page.index(
+        'data-figure="notices_opened"')
     assert "Mail Privacy Protection" in page and "画像プロキシ" in page
 
 
@@ -130,7 +137,7 @@ def test_failed_mail_of_any_kind_surfaces_with_a_link_to_the_outbox(make_company
                            send_at=timezone.now(), status=MessageStatus.FAILED, last_error="550 mailbox unavailable")
     login(company, Role.VIEWER)
     page = client.get("/console/").content.decode()
-    assert 'data-count="failed">1<' in page
+    assert 'data-figure="failed">1<' in page
     assert "/console/outbox/?status=failed" in page and "550 mailbox unavailable" in page
     outbox = client.get("/console/outbox/?status=failed").content.decode()
     assert "550 mailbox unavailable" in outbox and "フォローアップ" in outbox

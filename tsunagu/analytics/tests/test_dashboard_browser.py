@@ -19,13 +19,13 @@ def test_the_dashboard_in_a_browser(make_company, client, events, live_server, n
     page.click("button[type=submit]")
     page.wait_for_selector("h1:has-text('ダッシュボード')")
     first_cards = page.locator(".cards").first.locator(".card .label").all_text_contents()
-    assert first_cards[:2] == ["リンクを開いた人", "登録"]
-    assert page.text_content("[data-count=clicks]") == "2"
-    assert page.text_content("[data-count=registrations]") == "1"
-    assert "送信済みに対して 67%" in page.text_content(".card:has([data-count=clicks])")
+    assert first_cards[:2] == ["リンクを開いた人", "登録した人"]
+    assert page.text_content("[data-figure=notices_clicked]") == "2"
+    assert page.text_content("[data-figure=notices_registered]") == "1"
+    assert page.text_content("[data-figure=click_rate]") == "66.7%"
+    assert "2 / 3" in page.text_content(".card:has([data-figure=click_rate])")
     assert page.text_content("[data-count=machine-clicks]") == "4"
-    assert page.is_visible("#machine-clicks")
-    assert page.text_content("[data-count=opens]") == "2"
-    assert "読み込み2回(うち自動1回)" in page.text_content("#opens")
+    assert page.is_visible("[data-count=machine-clicks]")
+    assert page.text_content("[data-figure=notices_opened]") == "2"
     note = page.locator("#opens-note")
     assert note.is_visible() and "Mail Privacy Protection" in note.text_content()

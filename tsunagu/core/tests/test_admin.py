@@ -11,7 +11,7 @@ from tsunagu.testing import application_body, login_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("companies", "talent", "intake", "messaging", "relay", "privacy")
+APPS = ("companies", "talent", "intake", "messaging", "relay", "privacy", "analytics")
 DKIM_KEY_MARK = "PRIVATE KEY-----"
 
 

@@ -63,6 +63,13 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "ledger": (VIEWER, None),
     "referral_request": (VIEWER, None),
     "template_variants": (VIEWER, None),
+    "analytics_report": (VIEWER, None),
+    "analytics_funnel": (VIEWER, None),
+    "analytics_funnel_csv": (VIEWER, None),
+    "analytics_trend_csv": (VIEWER, None),
+    "analytics_variants_csv": (VIEWER, None),
+    # HR's hiring costs: read by every member (the dashboard shows 採用単価), entered by admins.
+    "hiring_costs": (VIEWER, ADMIN),
     "templates": (VIEWER, None),
     "template_new": (VIEWER, None),
     "template_coverage": (VIEWER, None),

@@ -33,3 +33,7 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+// <button data-print>: the browser's print dialog (the printable report; "PDFとして保存" there).
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});

@@ -1,0 +1,122 @@
+"""The analysis tables of a period (funnel by 応募経路, job category, job, stage, rejection reason; the
+trend), as pages and as CSV files Excel opens (UTF-8 with BOM)."""
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from tsunagu.analytics.daily import REASON, STAGE
+from tsunagu.analytics.funnel import BY, SORTABLE, funnel, stage_columns
+from tsunagu.analytics.periods import KINDS
+from tsunagu.analytics.report import SUMMARY_METRICS, trend
+from tsunagu.analytics.variants import variant_rows
+from tsunagu.analytics.views import current_period, fresh_counts, period_error
+from tsunagu.companies.console import company_view
+from tsunagu.companies.models import Role
+from tsunagu.lib.spreadsheet import excel_csv_lines
+
+
+def _rate(value) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def _table(request):
+    """(period, by, sort, descending, rows, total) or an error response."""
+    period, error = current_period(request)
+    if error:
+        return None, period_error(request, error)
+    by = request.GET.get("by", "channel")
+    if by not in BY:
+        return None, period_error(request, _("集計の切り口(by)は %(choices)s のいずれかです。") % {
+            "choices": ", ".join(BY)})
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in SORTABLE else ("rejections" if by == REASON else "applications")
+    descending = request.GET.get("dir", "desc") != "asc"
+    fresh_counts(request.company)
+    rows, total = funnel(request.company, period, by, sort=sort, descending=descending)
+    return (period, by, sort, descending, rows, total), None
+
+
+@company_view(see=Role.VIEWER)
+def funnel_page(request):
+    table, error = _table(request)
+    if error:
+        return error
+    period, by, sort, descending, rows, total = table
+    return render(request, "analytics/funnel.html", {
+        "period": period, "by": by, "by_label": BY[by], "funnel_by": BY, "sort": sort, "descending": descending,
+        "rows": rows, "total": total, "stage_columns": stage_columns(), "kinds": KINDS,
+    })
+
+
+def funnel_header(by: str) -> list[str]:
+    if by == STAGE:
+        return [_("選考ステップ"), _("到達した応募"), _("次へ進んだ割合(%)"), _("このステップでの不採用")]
+    if by == REASON:
+        return [_("不採用理由"), _("不採用"), _("割合(%)")]
+    return [str(BY[by]), _("応募"), *[f"{label}(%)" for _column, label in stage_columns()], _("不採用"),
+            _("通知を送った人"), _("登録した人"), _("登録率(%)")]
+
+
+def funnel_cells(by: str, row, total) -> list:
+    if by == STAGE:
+        return [row.label, row.applications, _rate(row.pass_rate(int(row.key))), row.rejections]
+    if by == REASON:
+        share = row.rejections / total.rejections if total.rejections else None
+        return [row.label, row.rejections, _rate(share)]
+    return [row.label, row.applications, *[_rate(rate) for rate in row.pass_rates], row.rejections,
+            row.notices_sent, row.notices_registered, _rate(row.registration_rate)]
+
+
+def csv_response(filename: str, header, rows) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(excel_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@company_view(see=Role.VIEWER)
+def funnel_csv(request):
+    table, error = _table(request)
+    if error:
+        return error
+    period, by, _sort, _descending, rows, total = table
+    lines = [funnel_cells(by, row, total) for row in rows]
+    if by not in {STAGE, REASON}:
+        lines.append(funnel_cells(by, total, total))
+    return csv_response(f"funnel-{by}-{period.first}-{period.last}.csv", funnel_header(by), lines)
+
+
+TREND_COLUMNS = {
+    "rejections": _("不採用"), "notices_sent": _("通知を送った人"), "notices_clicked": _("リンクを開いた人"),
+    "notices_registered": _("登録した人"), "registrations": _("登録(登録日ベース)"), "credits": _("クレジット"),
+    "credits_reversed": _("クレジットの取り消し"), "slots_earned": _("獲得した無料紹介枠"),
+    "slots_used": _("利用した無料紹介枠"), "followups_sent": _("フォローアップ送信"), "failed": _("送信失敗"),
+    "bounced": _("不達"), "unsubscribed": _("配信停止"), "applications": _("応募"),
+}
+
+
+@company_view(see=Role.VIEWER)
+def trend_csv(request):
+    period, error = current_period(request)
+    if error:
+        return period_error(request, error)
+    fresh_counts(request.company)
+    metrics = [metric for metric in TREND_COLUMNS if metric in SUMMARY_METRICS]
+    figures = trend(request.company, period, metrics)
+    header = [_("週の初日") if period.bucket == "week" else _("月"), *[TREND_COLUMNS[m] for m in metrics]]
+    rows = [[start.isoformat(), *[figures.series[m][n] for m in metrics]] for n, start in enumerate(figures.starts)]
+    return csv_response(f"trend-{period.first}-{period.last}.csv", header, rows)
+
+
+@company_view(see=Role.VIEWER)
+def variants_csv(request):
+    period, error = current_period(request)
+    if error:
+        return period_error(request, error)
+    fresh_counts(request.company)
+    rows = variant_rows(request.company, period)
+    header = [_("テンプレート"), _("パターン"), _("送信"), _("リンクを開いた人"), _("クリック率(%)"), _("登録"),
+              _("登録率(%)")]
+    return csv_response(f"variants-{period.first}-{period.last}.csv", header, (
+        [row.key[0], row.key[1], row.sent, row.clicked, _rate(row.click_rate), row.registered,
+         _rate(row.registration_rate)] for row in rows))
