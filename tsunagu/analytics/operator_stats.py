@@ -101,7 +101,8 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _grouped(queryset, timestamp: str, company: str, counts: dict) -> Iterable[dict]:
-    """queryset's rows in [since, until) counted per company and month of `timestamp` (in the operator's time)."""
+    """queryset's rows counted per company (at the path `company`) and month of `timestamp`, in the operator's
+    time: one grouped query."""
     return (queryset.annotate(month=TruncMonth(timestamp, tzinfo=operator_time_zone()))
             .values("month", company_key=F(company))
             .annotate(**counts).order_by())
@@ -113,32 +114,31 @@ def _slot(kind: str) -> Count:
 
 def _sources(since: datetime, until: datetime):
     """(queryset, timestamp field, company path, counts) for each source of figures."""
-    period = {"since": since, "until": until}
     hired_at = Coalesce(Subquery(RequestEvent.objects.filter(introduction=OuterRef("pk"), kind="outcome")
                                  .order_by("-created_at", "-pk").values("created_at")[:1]), "updated_at")
     return [
-        (Registration.objects.filter(**_within("created_at", period)), "created_at", "company_id", {
+        (Registration.objects.filter(**_within("created_at", since, until)), "created_at", "company_id", {
             "registrations": Count("pk"),
             **{name: Count("pk", filter=Q(credit_status=status)) for name, status in (
                 ("credited", CreditStatus.CREDITED), ("held", CreditStatus.HELD),
                 ("voided", CreditStatus.VOIDED), ("duplicate", CreditStatus.DUPLICATE))},
         }),
-        (LedgerEntry.objects.filter(**_within("created_at", period), kind__in=[
+        (LedgerEntry.objects.filter(**_within("created_at", since, until), kind__in=[
             LedgerKind.SLOT_EARNED, LedgerKind.SLOT_RESERVED, LedgerKind.SLOT_REDEEMED, LedgerKind.SLOT_REVOKED]),
          "created_at", "company_id", {
             "slots_earned": _slot(LedgerKind.SLOT_EARNED), "slots_reserved": _slot(LedgerKind.SLOT_RESERVED),
             "slots_redeemed": _slot(LedgerKind.SLOT_REDEEMED), "slots_revoked": _slot(LedgerKind.SLOT_REVOKED)}),
-        (ReferralRequest.objects.filter(**_within("created_at", period)), "created_at", "company_id",
+        (ReferralRequest.objects.filter(**_within("created_at", since, until)), "created_at", "company_id",
          {"requests": Count("pk")}),
-        (Introduction.objects.filter(**_within("created_at", period)), "created_at", "request__company_id",
+        (Introduction.objects.filter(**_within("created_at", since, until)), "created_at", "request__company_id",
          {"introductions": Count("pk")}),
         (Introduction.objects.filter(outcome=Outcome.HIRED).annotate(hired_at=hired_at)
-         .filter(**_within("hired_at", period)), "hired_at", "request__company_id", {"hires": Count("pk")}),
+         .filter(**_within("hired_at", since, until)), "hired_at", "request__company_id", {"hires": Count("pk")}),
     ]
 
 
-def _within(field: str, period: dict) -> dict:
-    return {f"{field}__gte": period["since"], f"{field}__lt": period["until"]}
+def _within(field: str, since: datetime, until: datetime) -> dict:
+    return {f"{field}__gte": since, f"{field}__lt": until}
 
 
 def operator_monthly(start: date, end: date) -> list[Row]:
