@@ -152,6 +152,8 @@ ACCESS: dict[str, tuple[str | None, str | None]] = {
     "operator_registrant_note": (None, OPERATOR),
     "operator_registrant_profile": (None, OPERATOR),
     "operator_registrant_withdraw_consents": (None, OPERATOR),
+    "operator_analytics": (OPERATOR, None),
+    "operator_analytics_csv": (OPERATOR, None),
     "operator_provisions": (OPERATOR, None),
     "operator_provisions_csv": (OPERATOR, None),
     "operator_review": (OPERATOR, None),
