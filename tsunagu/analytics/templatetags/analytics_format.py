@@ -34,7 +34,7 @@ def duration(minutes):
     minutes = int(minutes)
     if minutes < 60:
         return _("%(n)d分") % {"n": minutes}
-    if minutes < 24 * 60:
+    if minutes < 48 * 60:  # up to two days in hours: 「32時間」 reads better than 「1.3日」
         hours, rest = divmod(minutes, 60)
         return _("%(h)d時間%(m)d分") % {"h": hours, "m": rest} if rest else _("%(h)d時間") % {"h": hours}
     return _("%(d).1f日") % {"d": minutes / (24 * 60)}
