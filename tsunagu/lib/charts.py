@@ -1,7 +1,7 @@
 """Small server-side SVG charts (lines and bars) for the console: no JavaScript, nothing fetched from elsewhere.
 
-A chart is one <figure class="chart">: an inline <svg> that scales to its container (viewBox, width 100%),
-an HTML legend (it wraps on a phone, where text inside the svg could not), a <figcaption> with the title and
+A chart is one <figure class="chart">: a <figcaption> with the title, an inline <svg> that scales to its
+container (viewBox, width 100%), an HTML legend (it wraps on a phone, where text inside the svg could not) and
 a visually hidden <table> with every value for screen readers (and tests). Colours are the Okabe–Ito palette
 (told apart with every common colour-vision deficiency) as SVG presentation attributes, never style
 attributes: the Content-Security-Policy allows none. Fonts come from the console style sheet (.chart).
@@ -200,8 +200,8 @@ class _Chart:
             self._axes(), self._lines() if self.kind == "line" else self._bars(), self._x_labels(),
         )
         return format_html(
-            '<figure class="chart chart-{}" data-chart="{}" id="{}">{}{}<figcaption>{}</figcaption>{}</figure>',
-            self.kind, self.kind, self.id, svg, self._legend(), self.title, self._table(),
+            '<figure class="chart chart-{}" data-chart="{}" id="{}"><figcaption>{}</figcaption>{}{}{}</figure>',
+            self.kind, self.kind, self.id, self.title, svg, self._legend(), self._table(),
         )
 
     def _axes(self) -> SafeString:
@@ -332,8 +332,9 @@ class _Chart:
             )
             rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', label, mark_safe(cells)))
         return format_html(
-            '<table class="visually-hidden"><caption>{}</caption><thead><tr><td></td>{}</tr></thead>'
-            '<tbody>{}</tbody></table>',
+            # The div clips: a table is never smaller than its content, so alone it would lengthen the page.
+            '<div class="visually-hidden"><table class="visually-hidden"><caption>{}</caption><thead><tr><td></td>'
+            '{}</tr></thead><tbody>{}</tbody></table></div>',
             self.title, mark_safe(head), mark_safe("".join(rows)),
         )
 

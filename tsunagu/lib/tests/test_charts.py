@@ -35,8 +35,8 @@ def texts(figure: ET.Element, css_class: str) -> list[str]:
 
 
 def table(figure: ET.Element) -> list[list[str]]:
-    hidden = figure.find("table")
-    assert hidden.get("class") == "visually-hidden"
+    hidden = figure.find("div/table")
+    assert hidden.get("class") == "visually-hidden" and figure.find("div").get("class") == "visually-hidden"
     return [["".join(cell.itertext()) for cell in row] for row in hidden.iter("tr")]
 
 
@@ -84,7 +84,7 @@ def test_none_is_a_gap_in_the_line_and_a_lone_point_is_still_marked():
     assert [len(run.split("L")) for run in segments(path)] == [2, 2, 1, 3]
     assert len(list(figure.iter("circle"))) == 8
     assert table(figure)[3] == ["2026年3月", "—"]
-    assert figure.find("table/tbody/tr[3]/td").get("data-value") == ""
+    assert figure.find("div/table/tbody/tr[3]/td").get("data-value") == ""
 
     # With many points only the lone ones get a marker (a one-point run of a path draws nothing).
     many = [None if i % 50 == 7 else 1 for i in range(200)]
