@@ -222,6 +222,12 @@ def test_thinned_never_lets_estimated_boxes_overlap():
     assert thinned(centres, [1.0] * 40, view_width=400) == [0, 5, 10, 15, 20, 25, 30, 39]
 
 
+def test_text_width_errs_wide():
+    assert text_width("2026年11月") == pytest.approx(6 * 0.62 + 2)
+    assert text_width("100%") == pytest.approx(3 * 0.62 + 1)
+    assert text_width("Mon") == pytest.approx(0.85 + 2 * 0.62) and text_width("Q1") == pytest.approx(0.72 + 0.62)
+
+
 def test_a_long_label_is_shortened_on_the_axis_and_whole_in_the_table():
     long = "とても長い選考ステップの名前" * 4
     figure = parse(bar_chart([long, "b"], [Series("s", [1, 2])], title="t"))

@@ -31,6 +31,7 @@ MEASURE = """
     const scale = element.getScreenCTM().a;
     return {
       svg: {left: svg.left, right: svg.right},
+      ticks: [...figure.querySelectorAll("text.chart-tick")].map((text) => text.getBoundingClientRect().left),
       labels: [...figure.querySelectorAll("text.chart-x")].map((text) => {
         const box = text.getBoundingClientRect();
         const pixels = parseFloat(getComputedStyle(text).fontSize) * scale;
@@ -52,7 +53,7 @@ def charts() -> list[str]:
             Series("登録", [None if i % 9 == 4 else i % 5 for i in range(24)]),
             Series("前年の登録", [i % 4 for i in range(24)], dashed=True),
         ], title="月別の不採用と登録", unit="件"),
-        line_chart(weeks, [Series("登録率", [(i % 10) / 40 for i in range(48)])], title="週別の登録率", percent=True),
+        line_chart(weeks, [Series("登録率", [(i % 10) / 9 for i in range(48)])], title="週別の登録率", percent=True),
         bar_chart(months[-6:], [Series("不採用", [120, 98, 143, 0, 77, 1050]), Series("登録", [12, 9, None, 0, 8, 99])],
                   title="月別", unit="人"),
         bar_chart(steps, [Series("不採用", [300, 120, 40, 12, 3]), Series("登録", [30, 15, 5, 2, 1])],
@@ -83,6 +84,7 @@ def assert_fitting(measured: dict, width: int, least_pixels: float):
     assert len(measured["charts"]) == 4
     for chart in measured["charts"]:
         assert 0 <= chart["svg"]["left"] and chart["svg"]["right"] <= width, chart["svg"]
+        assert min(chart["ticks"]) >= chart["svg"]["left"], chart  # the y axis's widest label fits
         labels = chart["labels"]
         assert 2 <= len(labels) <= 8, labels
         for before, after in zip(labels, labels[1:], strict=False):
