@@ -110,6 +110,7 @@ def _char_width(char: str) -> float:
 
 
 def shorten(text: str, max_ems: float) -> str:
+    text = text[:math.ceil(max_ems / 0.62) + 1]  # no character is narrower: bounds the work on a long text
     if text_width(text) <= max_ems:
         return text
     while text and text_width(text) + 1 > max_ems:
@@ -145,6 +146,11 @@ def _clamped(centre: float, width: float, view_width: float) -> float:
     return min(max(centre, width / 2 + 1), view_width - width / 2 - 1)
 
 
+def _plain(value) -> str:
+    """The text of `value` as a plain str: format_html then escapes it even if it was marked safe."""
+    return str.__str__(str(value))
+
+
 def _n(value: float) -> str:
     """A coordinate: one decimal is plenty in a 480-unit view, and keeps the markup small."""
     return f"{value:.1f}".removesuffix(".0")
@@ -154,7 +160,7 @@ def _n(value: float) -> str:
 
 class _Chart:
     def __init__(self, kind, labels, series, *, title, unit, percent, height, stacked):
-        labels, series = [str(label) for label in labels], list(series)
+        labels, series = [_plain(label) for label in labels], list(series)
         if len(labels) > MAX_POINTS:
             raise ValueError(f"at most {MAX_POINTS} x values per chart (got {len(labels)}): aggregate first")
         if len(series) > MAX_SERIES:
@@ -169,8 +175,9 @@ class _Chart:
                     raise ValueError(f"series {one.label!r}: stacked bars take no negative value ({value})")
         if not 120 <= height <= 800:
             raise ValueError(f"height {height} is outside 120..800")
-        self.kind, self.labels, self.series, self.stacked = kind, labels, series, stacked
-        self.title, self.unit, self.percent, self.height = str(title), str(unit), percent, height
+        self.kind, self.labels, self.stacked = kind, labels, stacked
+        self.series = [Series(_plain(one.label), one.values, one.dashed) for one in series]
+        self.title, self.unit, self.percent, self.height = _plain(title), _plain(unit), percent, height
         self.id = "chart-" + uuid.uuid4().hex[:10]
         present = [v for one in series for v in one.values if v is not None]
         self.empty = not present

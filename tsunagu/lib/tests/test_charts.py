@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from django.utils import translation
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from tsunagu.lib.charts import (
     MAX_X_LABELS,
@@ -18,6 +18,7 @@ from tsunagu.lib.charts import (
     format_tick,
     line_chart,
     nice_ticks,
+    shorten,
     text_width,
     thinned,
 )
@@ -135,6 +136,12 @@ def test_everything_passed_in_is_escaped(chart):
     assert texts(figure, "chart-x")[0].startswith('<script>alert("x")')  # shortened: it is long
 
 
+def test_text_marked_safe_is_escaped_too():
+    marked = mark_safe("<b>登録</b>")
+    html = line_chart([marked], [Series(marked, [1])], title=marked, unit=marked)
+    assert "<b>" not in html and html.count("&lt;b&gt;登録&lt;/b&gt;") >= 6
+
+
 def test_nice_ticks():
     assert nice_ticks(0, 12, whole=True) == [0, 5, 10, 15]
     assert nice_ticks(0, 1234) == [0, 500, 1000, 1500]
@@ -232,5 +239,6 @@ def test_a_long_label_is_shortened_on_the_axis_and_whole_in_the_table():
     long = "とても長い選考ステップの名前" * 4
     figure = parse(bar_chart([long, "b"], [Series("s", [1, 2])], title="t"))
     shown = texts(figure, "chart-x")[0]
+    assert len(parse(bar_chart(["長" * 100_000], [], title="t"))) and shorten("長" * 100_000, 10) == "長" * 9 + "…"
     assert shown.endswith("…") and text_width(shown) < text_width(long)
     assert table(figure)[1][0] == long
