@@ -32,7 +32,6 @@ class FunnelQuery(PeriodQuery):
 
 
 class Rates(Schema):
-    notice_rate: float | None = Field(description="Notices sent / rejections")
     click_rate: float | None = Field(description="Notices whose link a person opened / notices sent")
     registration_rate: float | None = Field(description="Notices that led to a registration / notices sent")
     open_rate: float | None = Field(description="Indicative only: image loads are not people reading")

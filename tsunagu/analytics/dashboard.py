@@ -69,8 +69,7 @@ class Dashboard:
         c, p = self.current, self.previous
         return [
             Comparison(_("不採用"), "rejections", c.rejections, p.rejections),
-            Comparison(_("通知を送った人"), "notices_sent", c.notices_sent, p.notices_sent,
-                       numerator=c.notices_sent, denominator=c.rejections),
+            Comparison(_("通知を送った人"), "notices_sent", c.notices_sent, p.notices_sent),
             Comparison(_("フォローアップ送信"), "followups_sent", c.followups_sent, p.followups_sent),
         ]
 

@@ -92,7 +92,6 @@ class Summary:
     def rates(self) -> dict[str, float | None]:
         c = self.counts
         return {
-            "notice_rate": ratio(c["notices_sent"], c["rejections"]),
             "click_rate": ratio(c["notices_clicked"], c["notices_sent"]),
             "registration_rate": ratio(c["notices_registered"], c["notices_sent"]),
             "open_rate": ratio(c["notices_opened"], c["notices_sent"]),
