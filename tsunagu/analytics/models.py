@@ -35,6 +35,8 @@ class RollupState(models.Model):
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="rollup_state")
     watermark = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The time zone the rows were counted in: when the company changes its own, everything is counted again.
+    time_zone = models.CharField(max_length=64, blank=True)
     # Local days (ISO dates) still to be recounted: a time-boxed refresh leaves the rest here.
     pending_days = models.JSONField(default=list, blank=True)
 

@@ -37,6 +37,10 @@ def _table(request):
     return (period, by, sort, descending, rows, total), None
 
 
+# A company with thousands of jobs gets the first rows on the page and all of them in the CSV.
+PAGE_ROWS = 300
+
+
 @company_view(see=Role.VIEWER)
 def funnel_page(request):
     table, error = _table(request)
@@ -45,7 +49,8 @@ def funnel_page(request):
     period, by, sort, descending, rows, total = table
     return render(request, "analytics/funnel.html", {
         "period": period, "by": by, "by_label": BY[by], "funnel_by": BY, "sort": sort, "descending": descending,
-        "rows": rows, "total": total, "stage_columns": stage_columns(), "kinds": KINDS,
+        "rows": rows[:PAGE_ROWS], "more_rows": max(0, len(rows) - PAGE_ROWS), "total": total,
+        "stage_columns": stage_columns(), "kinds": KINDS,
     })
 
 

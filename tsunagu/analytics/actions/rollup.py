@@ -95,7 +95,7 @@ def _mark_pending(company: Company, *, everything: bool = False) -> RollupState:
     zone = ZoneInfo(company.time_zone)
     today = timezone.localtime(started, zone).date()
     pending = {date.fromisoformat(day) for day in state.pending_days}
-    if everything or state.watermark is None:
+    if everything or state.watermark is None or state.time_zone != company.time_zone:
         first = _first_day(company)
         if first:
             pending |= {first + timedelta(days=n) for n in range((today - first).days + 1)}
@@ -105,6 +105,7 @@ def _mark_pending(company: Company, *, everything: bool = False) -> RollupState:
     pending |= {today, today - timedelta(days=1)}
     state.pending_days = sorted(day.isoformat() for day in pending if day <= today + timedelta(days=1))
     state.watermark = started
+    state.time_zone = company.time_zone
     state.save()
     return state
 

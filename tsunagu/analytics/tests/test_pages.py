@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tsunagu.analytics import table_views
 from tsunagu.analytics.models import HiringCost
 from tsunagu.analytics.tests import history
 from tsunagu.companies.models import Role
@@ -161,3 +162,14 @@ def test_costs_are_the_companys_own(acme, client, login, make_company):
     login(acme, Role.ADMIN)
     client.post("/console/analytics/costs/", {"delete": "2026-11"})
     assert HiringCost.objects.filter(company=other).exists()
+
+
+@pytest.mark.django_db
+def test_a_long_table_shows_its_first_rows_and_the_csv_all(acme, client, login, monkeypatch):
+    monkeypatch.setattr(table_views, "PAGE_ROWS", 1)
+    login(acme, Role.VIEWER)
+    page = client.get(f"/console/analytics/funnel/?by=channel&{NOVEMBER}").content.decode()
+    assert re.findall(r'<tr data-key="([^"]*)">', page) == ["リクナビ"]
+    assert "ほかに2行あります" in page
+    rows = read_csv(client.get(f"/console/analytics/funnel.csv?by=channel&{NOVEMBER}"))
+    assert len(rows) == 1 + 3 + 1  # header, three channels, total
