@@ -48,6 +48,8 @@ class Period:
             return Period(_add_months(self.first, -3), self.first - timedelta(days=1), self.kind)
         if self.kind in {"fiscal_year", "year"}:
             return Period(_add_months(self.first, -12), self.first - timedelta(days=1), self.kind)
+        if self.whole_months:  # e.g. October asked for by its dates (the monthly mail's link): September
+            return Period(_add_months(self.first, -len(self.months())), self.first - timedelta(days=1), "custom")
         return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), "custom")
 
     def months(self) -> list[date]:

@@ -111,7 +111,7 @@ def update_company_settings(company: Company, **fields) -> Company:
         "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
         "combine_rejections_minutes",
         "privacy_policy", "retention_days", "retention_days_without_consent", "access_log_retention_days",
-        "postal_address", "frequency_cap_days", "failure_alerts",
+        "postal_address", "frequency_cap_days", "failure_alerts", "monthly_summary_mail",
         "dkim_selector", "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
     }
     unknown = set(fields) - allowed
@@ -120,8 +120,11 @@ def update_company_settings(company: Company, **fields) -> Company:
     fresh = Company.objects.get(pk=company.pk)
     if fresh.is_operator:
         raise ValidationError(_("運営者の設定は運営者の画面で変更します。"))
+    was_summarised = fresh.monthly_summary_mail
     for key, value in fields.items():
         setattr(fresh, key, value)
+    if fresh.monthly_summary_mail and not was_summarised:
+        fresh.monthly_summary_since = timezone.now()  # the first summary is of the next whole month
     fresh.full_clean()
     if fresh.business_hour_start >= fresh.business_hour_end:
         raise ValidationError({"business_hour_end": _("営業終了は営業開始より後にしてください。")})

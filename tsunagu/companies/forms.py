@@ -24,7 +24,7 @@ class CompanySettingsForm(forms.ModelForm):
             "name", "sender_name", "sender_email", "reply_to", "signature", "time_zone", "delay_minutes",
             "send_window", "business_hour_start", "business_hour_end", "closed_year_end", "closed_days",
             "combine_rejections_minutes",
-            "postal_address", "frequency_cap_days", "failure_alerts", "privacy_policy",
+            "postal_address", "frequency_cap_days", "failure_alerts", "monthly_summary_mail", "privacy_policy",
             "retention_days", "retention_days_without_consent", "access_log_retention_days", "dkim_selector",
             "dkim_private_key", "welcome_back_mail", "chat_webhook_url",
         ]

@@ -108,6 +108,10 @@ class Company(models.Model):
         _("同じ人へのメールの最短間隔(日)"), default=30, validators=[MaxValueValidator(365)],
         help_text=_("フォローアップや求人のご案内は、前のメールからこの日数が過ぎるまで送りません。"))
     failure_alerts = models.BooleanField(_("送信失敗を管理者にメールで知らせる"), default=False)
+    # The month's figures by mail to the admins (analytics.actions.monthly_summary), from the month after the
+    # one it was turned on in: `monthly_summary_since` is when it was last turned on.
+    monthly_summary_mail = models.BooleanField(_("毎月の成果サマリーを管理者にメールで送る"), default=False)
+    monthly_summary_since = models.DateTimeField(null=True, blank=True, editable=False)
     # Re-applications (talent.Reapplication): the thank-you mail to the person, and a chat channel for HR.
     welcome_back_mail = models.BooleanField(_("再応募した方にお礼のメールを送る"), default=False)
     # A Slack or Microsoft Teams incoming-webhook URL (a secret: anyone holding it can post to the channel).

@@ -9,6 +9,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
+from tsunagu.analytics.actions.monthly_summary import send_monthly_summaries
 from tsunagu.analytics.actions.rollup import refresh_all as refresh_dashboards
 from tsunagu.companies.actions import schedule_access_log_purge
 from tsunagu.intake.actions.deliveries import sweep_deliveries
@@ -66,6 +67,7 @@ def scheduler_jobs() -> list[tuple[str, object, float]]:
         ("campaigns", plan_due_campaigns, 0),
         ("retention", purge_past_retention, 3600),
         ("dashboard counts", refresh_dashboards, 300),
+        ("monthly summaries", send_monthly_summaries, 3600),
         ("access log purge", schedule_access_log_purge, 24 * 60 * 60),
     ]
 
