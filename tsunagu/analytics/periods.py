@@ -3,6 +3,7 @@ and the period it is compared with (the one just before, of the same kind)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,6 +20,11 @@ KINDS = {
     "year": gettext_lazy("今年"),
     "custom": gettext_lazy("期間を指定"),
 }
+
+
+# One named calendar month (`month=2026-10`, the link in the monthly summary mail), compared with the month
+# before: the same figures whenever the link is opened. Not a tab of the period selector.
+CALENDAR_MONTH = "calendar_month"
 
 
 class PeriodError(ValueError):
@@ -41,15 +47,13 @@ class Period:
         return "week" if self.days <= 93 else "month"
 
     def previous(self) -> Period:
-        if self.kind in {"month", "last_month"}:
+        if self.kind in {"month", "last_month", CALENDAR_MONTH}:
             last = self.first - timedelta(days=1)
             return Period(last.replace(day=1), last, self.kind)
         if self.kind == "quarter":
             return Period(_add_months(self.first, -3), self.first - timedelta(days=1), self.kind)
         if self.kind in {"fiscal_year", "year"}:
             return Period(_add_months(self.first, -12), self.first - timedelta(days=1), self.kind)
-        if self.whole_months:  # e.g. October asked for by its dates (the monthly mail's link): September
-            return Period(_add_months(self.first, -len(self.months())), self.first - timedelta(days=1), "custom")
         return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), "custom")
 
     def months(self) -> list[date]:
@@ -63,6 +67,8 @@ class Period:
     @property
     def query(self) -> str:
         """The query string that asks for this period again (links to tables, CSV, the report)."""
+        if self.kind == CALENDAR_MONTH:
+            return f"month={self.first:%Y-%m}"
         if self.kind == "custom":
             return f"from={self.first.isoformat()}&to={self.last.isoformat()}"
         return f"period={self.kind}"
@@ -114,9 +120,23 @@ def custom_period(first_text: str, last_text: str) -> Period:
     return Period(first, last, "custom")
 
 
+def calendar_month(text: str) -> Period:
+    """`2026-10`: that month, compared with the month before."""
+    try:
+        year, month = (int(part) for part in re.fullmatch(r"(\d{4})-(\d{2})", text.strip()).groups())
+        first = date(year, month, 1)
+    except (ValueError, AttributeError):
+        raise PeriodError(_("month は YYYY-MM の形式で指定してください。")) from None
+    if not EARLIEST <= first <= date(2100, 12, 1):
+        raise PeriodError(_("month は2000年から2100年までの月で指定してください。"))
+    return Period(first, _add_months(first, 1) - timedelta(days=1), CALENDAR_MONTH)
+
+
 def period_from(params, today: date) -> Period:
-    """The period a query string asks for: `period=<kind>`, or `from=YYYY-MM-DD&to=YYYY-MM-DD` (both days
-    included); this month when it says nothing."""
+    """The period a query string asks for: `period=<kind>`, `month=YYYY-MM` (one calendar month), or
+    `from=YYYY-MM-DD&to=YYYY-MM-DD` (both days included); this month when it says nothing."""
+    if params.get("month"):
+        return calendar_month(params["month"])
     first, last = params.get("from"), params.get("to")
     kind = params.get("period") or ("custom" if first or last else "month")
     if kind == "custom":

@@ -119,8 +119,7 @@ class Line:
 
 def report_url(period: Period) -> str:
     """The printable report of exactly this month, whenever the link is opened."""
-    return (f"{settings.BASE_URL}{reverse('console:analytics_report')}"
-            f"?from={period.first.isoformat()}&to={period.last.isoformat()}")
+    return f"{settings.BASE_URL}{reverse('console:analytics_report')}?month={period.first:%Y-%m}"
 
 
 def _count(value: int | None, unit: str) -> str:

@@ -2,13 +2,14 @@
 once per month, from the month after it was turned on."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tsunagu.analytics.actions import monthly_summary
+from tsunagu.analytics.periods import PeriodError, period_from
 from tsunagu.analytics.tests import history
 from tsunagu.analytics.tests.history import JST, jst
 from tsunagu.companies import actions as companies
@@ -96,7 +97,7 @@ def test_each_admin_gets_last_months_figures_beside_the_month_before(companies_t
         "削減できた採用コスト: 500,000円(前月 0円)",
     ):
         assert line in lines, (line, body)
-    assert f"{settings.BASE_URL}/console/analytics/report/?from=2026-11-01&to=2026-11-30" in body
+    assert f"{settings.BASE_URL}/console/analytics/report/?month=2026-11" in body
     # Another company's admin gets that company's figures: none of acme's.
     other_subject, other_body = summary_of(sink, "boss@other.example")
     assert other_subject == "【Tsunagu】2026年11月の成果サマリー(株式会社ほか)"
@@ -127,6 +128,7 @@ def test_the_report_link_shows_the_same_month_against_the_one_before(companies_t
     page = client.get(path).content.decode()
     assert 'data-figure="rejections">2<' in page
     assert "前の期間 2026-10-01〜2026-10-31 と比較" in page
+    assert client.get("/console/analytics/report/?month=2026-13").status_code == 400
 
 
 def test_a_second_run_writes_nothing(companies_told):
@@ -226,3 +228,12 @@ def test_the_scheduler_runs_it_every_hour():
 
     jobs = {name: (job, every) for name, job, every in runtime.scheduler_jobs()}
     assert jobs["monthly summaries"] == (monthly_summary.send_monthly_summaries, 3600)
+
+
+def test_the_reports_month_is_the_same_whenever_the_link_is_opened():
+    march = period_from({"month": "2026-03"}, date(2027, 5, 5))
+    assert (march.first, march.last, march.query) == (date(2026, 3, 1), date(2026, 3, 31), "month=2026-03")
+    assert (march.previous().first, march.previous().last) == (date(2026, 2, 1), date(2026, 2, 28))
+    for bad in ("2026-13", "2026-3", "March", "1999-12"):
+        with pytest.raises(PeriodError):
+            period_from({"month": bad}, date(2027, 5, 5))
