@@ -4,9 +4,9 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
+from ninja.errors import ValidationError
 from pydantic import Field
 
 from tsunagu.analytics.actions import rollup
@@ -87,15 +87,21 @@ class FunnelOut(Schema):
     total: FunnelRowOut
 
 
+def _invalid(name: str, message: str) -> ValidationError:
+    """The API's usual 422 (tsunagu/api.py): the problem and where it is."""
+    return ValidationError([{"loc": ["query", name], "msg": message, "type": "value_error"}])
+
+
 def _period(company, query: PeriodQuery):
     if query.from_ is None and query.to is None:
         return named_period("month", timezone.localdate(timezone=ZoneInfo(company.time_zone)))
     if query.from_ is None or query.to is None:
-        raise HttpError(422, "give both `from` and `to`, or neither")
+        raise _invalid("to" if query.to is None else "from", "give both `from` and `to`, or neither")
     try:
-        return custom_period(query.from_.isoformat(), query.to.isoformat())
+        with translation.override("en"):  # the API speaks English, as its other messages do
+            return custom_period(query.from_.isoformat(), query.to.isoformat())
     except PeriodError as error:
-        raise HttpError(422, str(error)) from None
+        raise _invalid("to", str(error)) from None
 
 
 def _counted(company) -> bool:
@@ -105,7 +111,9 @@ def _counted(company) -> bool:
 @router.get("/summary", response={200: SummaryOut, **error_responses(401, 422)}, summary="The dashboard's figures")
 def summary(request, query: Query[PeriodQuery]):
     """Counts, rates (null when the denominator is 0), delay percentiles and money for the period (days in the
-    company's time zone, both ends included), with the previous period of the same length."""
+    company's time zone, both ends included), with the previous period of the same length. `from` and `to`
+    come together (or neither: this month), `to` not before `from`, at most three years, within 2000–2100;
+    otherwise 422 naming them."""
     refuse_unknown_query(request, PeriodQuery)
     company = request.auth
     complete = _counted(company)
@@ -136,7 +144,8 @@ def _row(row, by: str) -> dict:
 @router.get("/funnel", response={200: FunnelOut, **error_responses(401, 422)}, summary="The funnel by a dimension")
 def funnel_table(request, query: Query[FunnelQuery]):
     """One row per 応募経路 (`by=channel`), job (`by=job`, keyed by the job's id, labelled by its title), job
-    category, rejection reason or stage (`by=stage`, in the order of the process), and the total."""
+    category, rejection reason or stage (`by=stage`, in the order of the process), and the total. The period
+    as for the summary (422 naming `from`/`to` when it cannot be one)."""
     refuse_unknown_query(request, FunnelQuery)
     company = request.auth
     _counted(company)

@@ -75,7 +75,8 @@ def test_bad_queries_are_422(keys, params):
     _acme, api, _other = keys
     response = api.get("/api/v1/analytics/summary", **params)
     assert response.status_code == 422, response.content
-    assert "detail" in response.json()
+    body = response.json()
+    assert body["detail"][0]["loc"][0] == "query" and body["errors"]  # the API's one 422 shape
 
 
 @pytest.mark.django_db
@@ -86,3 +87,10 @@ def test_without_a_key_or_with_a_bad_dimension(keys):
     assert api.get("/api/v1/analytics/funnel", by="salary").status_code == 422
     this_month = api.get("/api/v1/analytics/summary").json()
     assert this_month["first"].endswith("-01")
+
+
+@pytest.mark.django_db
+def test_a_period_error_says_why_in_english(keys):
+    _acme, api, _other = keys
+    body = api.get("/api/v1/analytics/summary", **{"from": "2020-01-01", "to": "2026-01-01"}).json()
+    assert "three years" in body["detail"][0]["msg"]

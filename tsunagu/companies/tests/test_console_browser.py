@@ -21,7 +21,7 @@ def test_hr_logs_in_sees_the_notice_previews_a_template_and_cancels(make_company
     page.fill("#id_password", "a-long-password")
     page.click("button[type=submit]")
     page.wait_for_selector("text=ダッシュボード")
-    assert page.text_content("[data-count=rejections]").strip() == "1"
+    assert page.text_content("[data-figure=rejections]").strip() == "1"
     assert page.text_content("[data-count=scheduled]").strip() == "1"
 
     page.click("text=送信箱")
@@ -83,7 +83,7 @@ def test_console_pages_fit_a_phone(make_company, live_server, new_page):
     page.fill("#id_username", "hr@acme.example")
     page.fill("#id_password", "a-long-password")
     page.click("button[type=submit]")
-    page.wait_for_selector("[data-count=rejections]")
+    page.wait_for_selector("[data-figure=rejections]")
     message = Message.objects.filter(company=company).first()
     for path in ["/console/", "/console/outbox/", f"/console/outbox/{message.pk}/", "/console/candidates/",
                  f"/console/candidates/{message.application.candidate_id}/", "/console/templates/ab/",

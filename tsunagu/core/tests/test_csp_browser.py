@@ -92,7 +92,7 @@ def test_the_console_and_the_mail_previews_raise_no_violation(scene, live_server
     watched = Watched(new_page, live_server.url)
     page = watched.page
     sign_in(watched, live_server.url + "/console/", "hr@acme.example")
-    page.wait_for_selector("[data-count=rejections]")
+    page.wait_for_selector("[data-figure=rejections]")
     watched.assert_clean("dashboard")
     # The recorder works: an inline style set now is refused, and reported both ways.
     page.evaluate("document.body.setAttribute('style', 'color: red')")
