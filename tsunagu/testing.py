@@ -115,7 +115,9 @@ def smtp_running(sink: SmtpSink | None = None, **options) -> Iterator[SmtpSink]:
 @contextmanager
 def http_serving(server):
     """Serve a test HTTP server (a vendor's API played locally) from a thread until the block ends."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to look up from its poll: at the default 0.5 s that was half a
+    # second at the end of every test with a local server.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield server
