@@ -284,6 +284,12 @@ class Server:
             self.process.wait()
 
 
+# What the end-to-end tests set TSUNAGU_QUICK_REGISTRATION_SECONDS to (10 by default): a relay form sent this
+# soon after delivery is held, so a test that registers as a real person must wait this long first.
+QUICK_REGISTRATION_SECONDS = 2
+QUICK_REGISTRATION_ENV = {"TSUNAGU_QUICK_REGISTRATION_SECONDS": str(QUICK_REGISTRATION_SECONDS)}
+
+
 @contextmanager
 def running_tsunagu(smtp_port: int | None = None, command: str = "serve", **env_extra):
     """A data dir, a company (via the CLI) and `tsunagu serve` (or `web`); yields (server, company JSON)."""
