@@ -203,18 +203,26 @@ def _seed_sqlite(data_dir: Path) -> None:
 
 def _postgres_template(admin_url: str) -> str:
     """A database migrated once, on the server at admin_url, for CREATE DATABASE … TEMPLATE."""
-    import psycopg
 
     if admin_url not in _migrated:
         name = f"tsunagu_migrated_{secrets.token_hex(4)}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        _create_database(admin_url, name)
         atexit.register(_drop_database, admin_url, name)
         directory = tempfile.mkdtemp(prefix="tsunagu-migrated-")
         atexit.register(shutil.rmtree, directory, True)
         _migrate(base_env(directory, TSUNAGU_DATABASE_URL=f"{admin_url.rsplit('/', 1)[0]}/{name}"))
         _migrated[admin_url] = name
     return _migrated[admin_url]
+
+
+def _create_database(admin_url: str, name: str, template: str = "") -> None:
+    """A throw-away database whose commits do not wait for the disk (every connection to it, the servers' and
+    workers' too): the same data seen the same way, without a WAL flush per commit."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
 
 
 def _drop_database(admin_url: str, name: str) -> None:
@@ -241,13 +249,10 @@ def scratch_database():
 def scratch_postgres(admin_url: str, *, migrated: bool = True):
     """A throw-away database on the PostgreSQL server at admin_url (already migrated unless `migrated` is
     False), dropped afterwards."""
-    import psycopg
 
     name = f"tsunagu_e2e_{secrets.token_hex(4)}"
     base = admin_url.rsplit("/", 1)[0]
-    template = f' TEMPLATE "{_postgres_template(admin_url)}"' if migrated else ""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{template}')
+    _create_database(admin_url, name, _postgres_template(admin_url) if migrated else "")
     try:
         yield f"{base}/{name}"
     finally:
