@@ -210,7 +210,8 @@ def signals_for(request: RegistrationRequest, *, message: Message | None = None)
         found.add(NETWORK_BURST)
     if _burst(request, "browser_hash", BROWSER_BURST_WINDOW) >= BROWSER_BURST_CANDIDATES:
         found.add(BROWSER_BURST)
-    if message.sent_at and (request.created_at - message.sent_at).total_seconds() < settings.TSUNAGU_QUICK_REGISTRATION_SECONDS:
+    quick = settings.TSUNAGU_QUICK_REGISTRATION_SECONDS
+    if message.sent_at and (request.created_at - message.sent_at).total_seconds() < quick:
         found.add(QUICK_REGISTRATION)
     if _shared_domain(request, domain):
         found.add(SHARED_DOMAIN)
