@@ -76,6 +76,15 @@ def hsts_seconds(url: str | None = None) -> int:
     return int(value)
 
 
+def quick_registration_seconds() -> int:
+    """TSUNAGU_QUICK_REGISTRATION_SECONDS: a relay form sent within this many seconds of the notice's delivery
+    is held for review (nobody reads a mail and fills in the form that fast). 10 by default."""
+    value = (os.environ.get("TSUNAGU_QUICK_REGISTRATION_SECONDS") or "10").strip()
+    if not value.isascii() or not value.isdigit() or int(value) > 3600:
+        raise ConfigError(f"TSUNAGU_QUICK_REGISTRATION_SECONDS must be a number of seconds up to 3600, not {value!r}")
+    return int(value)
+
+
 def debug() -> bool:
     return (os.environ.get("TSUNAGU_DEBUG") or "").lower() in {"1", "true", "yes", "on"}
 

@@ -191,6 +191,9 @@ TSUNAGU_WORKER_OPTIONS = {
     "max_delay": 0.5,
 }
 
+# A relay form sent this soon after the notice's delivery is held for review (tsunagu.relay.fraud).
+TSUNAGU_QUICK_REGISTRATION_SECONDS = config.quick_registration_seconds()
+
 # The career-support service the notices point to (the relay operator).
 TSUNAGU_RELAY = {
     "service_name": "キャリアリレー",

@@ -1,6 +1,8 @@
 """`make test`: the suite against SQLite and against PostgreSQL at the same time (both are tested on every CI
 run). Each half has its own test database; the SQLite half prints as it goes, the PostgreSQL half's output
-follows when it is done. `make test-fast` passes `--fast`: SQLite only, without the tests marked slow."""
+follows when it is done. The tests marked sqlite_data_dir run the command line on a SQLite data dir of their
+own whichever database the suite uses: the SQLite half runs them, the PostgreSQL half would only repeat them.
+`make test-fast` passes `--fast`: SQLite only, without the tests marked slow."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 
 PG_URL = os.environ.get("TSUNAGU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 FAST = ["-m", "not slow and not browser"]
+SAME_ON_EVERY_DATABASE = ["-m", "not sqlite_data_dir"]
 
 
 def postgres_available(url: str) -> bool:
@@ -39,7 +42,8 @@ def main() -> int:
     if not fast:
         if postgres_available(PG_URL):
             log = tempfile.TemporaryFile(mode="w+")
-            postgres = (subprocess.Popen(pytest_command(extra), env={**base, "TSUNAGU_DATABASE_URL": PG_URL},
+            selection = [] if "-m" in extra else SAME_ON_EVERY_DATABASE
+            postgres = (subprocess.Popen(pytest_command(extra + selection), env={**base, "TSUNAGU_DATABASE_URL": PG_URL},
                                          stdout=log, stderr=subprocess.STDOUT), log)
         elif os.environ.get("CI"):
             print(f"PostgreSQL is not reachable at {PG_URL}; CI requires it.", file=sys.stderr)

@@ -20,6 +20,7 @@ import ipaddress
 from datetime import timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -60,8 +61,8 @@ NETWORK_BURST_WINDOW = timedelta(hours=1)
 BROWSER_BURST_CANDIDATES = 5
 BROWSER_BURST_WINDOW = timedelta(minutes=30)
 # Nobody receives a mail, opens it, reads the page, types a name and an address and ticks two consents this
-# fast: a form sent within this many seconds of delivery was filled in by someone who had the link already.
-QUICK_REGISTRATION_SECONDS = 10
+# fast: a form sent within settings.TSUNAGU_QUICK_REGISTRATION_SECONDS (10 by default) of delivery was filled
+# in by someone who had the link already.
 # Many registrants of one company on one non-public domain (a domain anyone can make addresses on): this many
 # different candidates of the company (this one included) within the window. Universities are exempt
 # (ACADEMIC_SUFFIXES): classmates rejected by one company are ordinary in new-graduate hiring.
@@ -209,7 +210,8 @@ def signals_for(request: RegistrationRequest, *, message: Message | None = None)
         found.add(NETWORK_BURST)
     if _burst(request, "browser_hash", BROWSER_BURST_WINDOW) >= BROWSER_BURST_CANDIDATES:
         found.add(BROWSER_BURST)
-    if message.sent_at and (request.created_at - message.sent_at).total_seconds() < QUICK_REGISTRATION_SECONDS:
+    quick = settings.TSUNAGU_QUICK_REGISTRATION_SECONDS
+    if message.sent_at and (request.created_at - message.sent_at).total_seconds() < quick:
         found.add(QUICK_REGISTRATION)
     if _shared_domain(request, domain):
         found.add(SHARED_DOMAIN)

@@ -130,6 +130,7 @@ def test_security_unlock_by_address(user):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_security_command_line(tmp_path):
     env = base_env(str(tmp_path))
     created = run_cli(["user", "create", "--operator", "--email", "staff@relay.example", "--password", PASSWORD], env)

@@ -37,6 +37,7 @@ def last_json(result) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.sqlite_data_dir
 def test_a_backup_taken_during_writes_restores_to_a_working_data_dir(tmp_path):
     data = tmp_path / "data"
     env = base_env(str(data))
@@ -77,6 +78,7 @@ def test_a_backup_taken_during_writes_restores_to_a_working_data_dir(tmp_path):
         "slug"] == "after"
 
 
+@pytest.mark.sqlite_data_dir
 def test_a_backup_never_overwrites_and_never_lands_in_the_data_dir(tmp_path):
     data = tmp_path / "data"
     env = base_env(str(data))

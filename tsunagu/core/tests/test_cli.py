@@ -6,7 +6,7 @@ import pytest
 
 from tsunagu.testing import base_env, run_cli
 
-pytestmark = pytest.mark.slow  # each test runs the real command line in a subprocess
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_data_dir]  # the real command line in subprocesses
 
 
 @pytest.fixture

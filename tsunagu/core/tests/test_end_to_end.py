@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tsunagu.relay.fraud import QUICK_REGISTRATION_SECONDS
-from tsunagu.testing import Server, running_tsunagu, text_part
+from tsunagu.testing import (
+    QUICK_REGISTRATION_ENV,
+    QUICK_REGISTRATION_SECONDS,
+    Server,
+    running_tsunagu,
+    text_part,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +23,7 @@ def csrf_token(html: str) -> str:
 
 
 def test_rejection_notice_registration_verification_and_ledger(smtp_server):
-    with running_tsunagu(smtp_port=smtp_server.port) as (server, company):
+    with running_tsunagu(smtp_port=smtp_server.port, **QUICK_REGISTRATION_ENV) as (server, company):
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {company['api_key']}"
         body = {
@@ -49,7 +54,7 @@ def test_rejection_notice_registration_verification_and_ledger(smtp_server):
         assert [(m["kind"], m["status"]) for m in messages] == [("rejection", "sent")]
 
         # A person reads the mail before registering: a form within seconds of delivery is held for review.
-        time.sleep(QUICK_REGISTRATION_SECONDS)
+        time.sleep(QUICK_REGISTRATION_SECONDS + 1)
         candidate = requests.Session()
         landing = candidate.get(link, timeout=10)
         assert landing.status_code == 200 and "キャリアリレー" in landing.text

@@ -38,6 +38,7 @@ def opens_with(key: str, token: str) -> str:
     return Fernet(key).decrypt(token.removeprefix("enc:v1:").encode()).decode()
 
 
+@pytest.mark.sqlite_data_dir
 def test_a_fresh_data_dir_is_private_to_its_owner(tmp_path):
     data_dir = tmp_path / "data"
     result = run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir), fresh=True))
@@ -50,6 +51,7 @@ def test_a_fresh_data_dir_is_private_to_its_owner(tmp_path):
             assert mode(data_dir / name) == 0o600, name
 
 
+@pytest.mark.sqlite_data_dir
 def test_looser_modes_of_an_existing_data_dir_are_tightened(tmp_path):
     data_dir = tmp_path / "data"
     assert run_cli(["manage", "migrate", "-v", "0"], base_env(str(data_dir), fresh=True)).returncode == 0
@@ -63,6 +65,7 @@ def test_looser_modes_of_an_existing_data_dir_are_tightened(tmp_path):
         assert mode(data_dir / name) == 0o600, name
 
 
+@pytest.mark.sqlite_data_dir
 def test_secrets_are_stored_encrypted_and_rotate_to_a_new_key_in_the_data_dir(tmp_path):
     env = base_env(str(tmp_path))
     connect_greenhouse(env)
@@ -81,6 +84,7 @@ def test_secrets_are_stored_encrypted_and_rotate_to_a_new_key_in_the_data_dir(tm
     assert opens_with(new, stored_secret(tmp_path)) == SECRET
 
 
+@pytest.mark.sqlite_data_dir
 def test_a_key_from_the_environment_is_used_and_a_wrong_one_is_a_clear_error(tmp_path):
     key = Fernet.generate_key().decode()
     env = base_env(str(tmp_path), TSUNAGU_ENCRYPTION_KEY=key)

@@ -207,6 +207,7 @@ class Web:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_https_behind_a_trusted_proxy_redirects_sends_hsts_and_refuses_other_hosts(tmp_path):
     with Web(tmp_path, TSUNAGU_BASE_URL="https://tsunagu.example.jp", TSUNAGU_TRUSTED_PROXIES="1") as web:
         secure = web.get("/console/login/", "tsunagu.example.jp", **{"X-Forwarded-Proto": "https"})
@@ -219,6 +220,7 @@ def test_https_behind_a_trusted_proxy_redirects_sends_hsts_and_refuses_other_hos
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_without_a_trusted_proxy_x_forwarded_proto_is_ignored(tmp_path):
     with Web(tmp_path, TSUNAGU_BASE_URL="https://tsunagu.example.jp",
              TSUNAGU_ALLOWED_HOSTS="127.0.0.1") as web:

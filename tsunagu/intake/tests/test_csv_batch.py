@@ -328,6 +328,7 @@ def test_in_lists_stay_below_the_sqlite_variable_limit():
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_the_command_line_shows_progress_while_it_imports(tmp_path):
     env = base_env(str(tmp_path / "data"))
     assert run_cli(["company", "create", "--name", "株式会社つなぐ", "--slug", "acme"], env).returncode == 0

@@ -187,6 +187,7 @@ def last_json(stdout: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_cli_prints_one_json_object_last_and_a_second_run_creates_nothing(cli_env, tmp_path):
     path = write(tmp_path, EXPORT)
     dry = run_cli(["import-csv", "--company", "acme", str(path), "--dry-run", "--json"], cli_env)
@@ -208,6 +209,7 @@ def test_cli_prints_one_json_object_last_and_a_second_run_creates_nothing(cli_en
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_cli_errors_exit_non_zero_and_write_nothing(cli_env, tmp_path):
     path = write(tmp_path, EXPORT)
     unknown = run_cli(["import-csv", "--company", "nope", str(path), "--json"], cli_env)
@@ -227,6 +229,7 @@ def test_cli_errors_exit_non_zero_and_write_nothing(cli_env, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_cli_shows_progress_on_stderr_for_large_files(cli_env, tmp_path):
     rows = "\n".join(f"髙橋 {n},c{n}@example.jp,エンジニア,不採用" for n in range(1200))
     path = write(tmp_path, "氏名,メールアドレス,応募職種,選考結果\n" + rows + "\n")

@@ -479,6 +479,7 @@ def test_tsunagu_serve_polls_herp_and_the_notice_arrives(herp_api):
 # --- connecting HERP Hire ------------------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_ats_add_herp_on_the_command_line(tmp_path):
     from tsunagu.testing import base_env, run_cli
 

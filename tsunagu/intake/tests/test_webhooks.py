@@ -348,6 +348,7 @@ def test_events_out_of_order_end_as_in_order(client, connect, django_capture_on_
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_ats_add_on_the_command_line_prints_the_webhook_url(tmp_path):
     from tsunagu.testing import base_env, run_cli
 

@@ -86,6 +86,7 @@ def test_the_company_sees_its_contract_read_only(company, login):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_data_dir
 def test_the_real_command_line_prints_json_and_fails_clearly():
     with tempfile.TemporaryDirectory() as data_dir:
         env = base_env(data_dir)

@@ -112,6 +112,15 @@ def test_a_form_within_seconds_of_delivery_is_held(client, api, django_capture_o
     assert verify(client, address).reasons == [fraud.QUICK_REGISTRATION]
 
 
+def test_how_quick_is_too_quick_is_a_setting(client, api, django_capture_on_commit_callbacks, settings):
+    settings.TSUNAGU_QUICK_REGISTRATION_SECONDS = 300
+    held = submit(client, api, django_capture_on_commit_callbacks, 1, delivered_ago=120)
+    assert verify(client, held).reasons == [fraud.QUICK_REGISTRATION]
+    settings.TSUNAGU_QUICK_REGISTRATION_SECONDS = 0
+    credited = submit(client, api, django_capture_on_commit_callbacks, 2, delivered_ago=0)
+    assert verify(client, credited).credit_status == CreditStatus.CREDITED
+
+
 def test_many_registrants_on_one_private_domain_are_held(client, api, django_capture_on_commit_callbacks):
     capture = django_capture_on_commit_callbacks
     count = fraud.SHARED_DOMAIN_CANDIDATES
@@ -195,3 +204,16 @@ def test_signals_look_at_requests_around_the_registration_only(client, api, djan
     assert [verify(client, address).credit_status for address in (first, second, third)] == [
         CreditStatus.CREDITED] * 3
     assert new_network() != new_network()
+
+
+def test_the_quick_registration_setting_reads_its_environment_variable(monkeypatch):
+    from tsunagu import config
+
+    monkeypatch.delenv("TSUNAGU_QUICK_REGISTRATION_SECONDS", raising=False)
+    assert config.quick_registration_seconds() == 10
+    monkeypatch.setenv("TSUNAGU_QUICK_REGISTRATION_SECONDS", "2")
+    assert config.quick_registration_seconds() == 2
+    for bad in ("ten", "-1", "86400"):
+        monkeypatch.setenv("TSUNAGU_QUICK_REGISTRATION_SECONDS", bad)
+        with pytest.raises(config.ConfigError):
+            config.quick_registration_seconds()

@@ -12,8 +12,13 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tsunagu.relay.fraud import QUICK_REGISTRATION_SECONDS
-from tsunagu.testing import run_cli, running_tsunagu, text_part
+from tsunagu.testing import (
+    QUICK_REGISTRATION_ENV,
+    QUICK_REGISTRATION_SECONDS,
+    run_cli,
+    running_tsunagu,
+    text_part,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -99,7 +104,7 @@ def console_login(server, email: str) -> requests.Session:
 
 
 def test_credits_count_only_what_is_real_through_tsunagu_serve(smtp_server):
-    with running_tsunagu(smtp_port=smtp_server.port) as (server, company):
+    with running_tsunagu(smtp_port=smtp_server.port, **QUICK_REGISTRATION_ENV) as (server, company):
         env = server.env
         assert run_cli(["user", "create", "--company", "e2e", "--email", "hr@e2e-corp.example", "--password",
                         PASSWORD, "--role", "admin"], env).returncode == 0
