@@ -201,7 +201,7 @@ class HistoryWriter:
             status, sent_at = "scheduled", None
         rows[Message].append(make[Message](notice_id, "rejection", f"rejection:{app_id}", app_id, email, 0, status,
                                            send_at, sent_at, written_at or rejected_at,
-                                           written_at or sent_at or send_at))
+                                           written_at or self._past(sent_at or send_at)))
         whole = int(followups_per_rejection)
         steps = whole + (1 if rng.random() < followups_per_rejection - whole else 0)
         for step in range(1, steps + 1):
@@ -215,7 +215,7 @@ class HistoryWriter:
                 when = due + timedelta(seconds=rng.randrange(5, 600)) if state == "sent" else None
             rows[Message].append(make[Message](self._take(Message), "follow_up", f"follow_up:{app_id}:{step}",
                                                app_id, email, step, state, due, when, written_at or rejected_at,
-                                               written_at or when or due))
+                                               written_at or self._past(when or due)))
         if status != "sent":
             return
         recorded = written_at or sent_at
@@ -258,6 +258,10 @@ class HistoryWriter:
             for kind, share in (("slot_reserved", 0.6), ("slot_redeemed", 0.3)):
                 if rng.random() < share:
                     rows[Ledger].append(self._ledger(kind, 0, None, verified_at + timedelta(days=7), written_at))
+
+    def _past(self, moment: datetime) -> datetime:
+        """A row's updated_at: never in the future (a scheduled mail was last written when it was planned)."""
+        return min(moment, self.now - timedelta(hours=1))
 
     def _ledger(self, kind, progress, registration_id, at, written_at) -> tuple:
         number = self.ledger_numbers.get(kind, 0) + 1

@@ -34,7 +34,7 @@ def period_error(request, message):
 
 
 def fresh_counts(company) -> RollupState:
-    rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS)
+    rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS, catch_up=False)
     return RollupState.objects.get(company=company)
 
 
