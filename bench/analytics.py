@@ -27,6 +27,7 @@ from bench.harness import (
     BenchError,
     Service,
     bench_environment,
+    console_login,
     database_kind,
     free_port,
     last_json_line,
@@ -103,7 +104,7 @@ def _measure(base_url: str, key: str, server: Service, loaded: dict) -> dict:
 
     sessions = {"console": requests.Session(), "api": requests.Session(), "plain": requests.Session()}
     sessions["api"].headers["Authorization"] = f"Bearer {key}"
-    _login(sessions["console"], base_url)
+    console_login(sessions["console"], base_url, EMAIL, PASSWORD, timeout=HTTP_TIMEOUT)
 
     def get(session, path: str, timing: Timing | None) -> None:
         server.check_running()
@@ -147,13 +148,3 @@ def _measure(base_url: str, key: str, server: Service, loaded: dict) -> dict:
                     f"refresh {loaded['refresh_unchanged_seconds']:.2f} s / {loaded['refresh_new_day_seconds']:.2f} s"),
         "met": met if not math.isnan(worst.p(0.95)) else None,
     }
-
-
-def _login(session, base_url: str) -> None:
-    login = f"{base_url}/console/login/"
-    session.get(login, timeout=HTTP_TIMEOUT)
-    response = session.post(login, data={"username": EMAIL, "password": PASSWORD,
-                                         "csrfmiddlewaretoken": session.cookies.get("csrftoken", "")},
-                            headers={"Referer": login}, timeout=HTTP_TIMEOUT, allow_redirects=False)
-    if response.status_code != 302:
-        raise BenchError(f"console login answered {response.status_code}")

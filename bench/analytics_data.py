@@ -43,7 +43,6 @@ class HistoryWriter:
 
     def __init__(self, company_slug: str, *, tag: str, seed: int, delay_minutes: int, now: datetime | None = None):
         from django.db import connections, router
-        from django.db.models import Max
 
         from bench.pool_data import jobs
         from bench.pool_writer import PoolWriter, Table
