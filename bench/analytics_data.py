@@ -33,7 +33,7 @@ MESSAGES = 5_000_000
 YEARS = 3
 CHUNK = 20_000  # applications per generated and written chunk
 REJECTED_SHARE = 0.70
-FOLLOW_UP_DAYS = (30, 60, 90, 180, 270, 365, 450, 540)  # step -> days after the rejection
+FOLLOW_UP_DAYS = (14, 30, 45, 60, 90, 120, 150, 180, 240, 300, 365, 450)  # step -> days after the rejection
 WEEKDAY_WEIGHTS = (1.0, 1.05, 1.0, 0.95, 0.9, 0.3, 0.25)  # Monday first: applications
 HOUR_WEIGHTS = [1, 0, 0, 0, 0, 0, 1, 2, 4, 6, 7, 7, 8, 7, 6, 6, 6, 6, 6, 7, 8, 8, 6, 3]  # local hour of an application
 
@@ -202,11 +202,13 @@ class HistoryWriter:
                                            send_at, sent_at, written_at or rejected_at,
                                            written_at or self._past(sent_at or send_at)))
         whole = int(followups_per_rejection)
-        steps = whole + (1 if rng.random() < followups_per_rejection - whole else 0)
+        steps = min(len(FOLLOW_UP_DAYS), whole + (1 if rng.random() < followups_per_rejection - whole else 0))
         for step in range(1, steps + 1):
-            due = rejected_at + timedelta(days=FOLLOW_UP_DAYS[(step - 1) % len(FOLLOW_UP_DAYS)], hours=step // 9)
+            due = rejected_at + timedelta(days=FOLLOW_UP_DAYS[step - 1])
             if due > self.now:
-                state, when = "scheduled", None
+                break  # the planner writes a follow-up's row when it falls due, not before
+            if due > self.now - timedelta(days=1):
+                state, when = "scheduled", None  # due, waiting for the send window or the frequency cap
             else:
                 roll = rng.random()
                 state = ("sent" if roll < 0.90 else "cancelled" if roll < 0.95 else "suppressed" if roll < 0.98
@@ -286,7 +288,9 @@ class HistoryWriter:
         with self.connection.cursor() as cursor:
             for statement in self.connection.ops.sequence_reset_sql(no_style(), list(self.models)):
                 cursor.execute(statement)
-            cursor.execute("ANALYZE")
+            # VACUUM too on PostgreSQL: what autovacuum does to a table after a large insert (the visibility map
+            # that index-only scans need), so the measured reads are those of a settled database.
+            cursor.execute("VACUUM ANALYZE" if self.connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _cumulative(weights) -> list[float]:
@@ -302,17 +306,23 @@ def load_history(slug: str, applications: int, messages: int, *, tag: str, seed:
     writer = HistoryWriter(slug, tag=tag, seed=seed, delay_minutes=delay_minutes)
     # Rejected applications whose follow-ups fall due in the future have fewer; the share is corrected for it.
     rejected = applications * REJECTED_SHARE
-    per_rejection = max(0.0, (messages - rejected) / rejected * 1.12) if rejected else 0.0
+    per_rejection = max(0.0, (messages - rejected) / rejected) if rejected else 0.0
+    # Follow-ups not yet due are not written, so more are drawn; the factor is steered chunk by chunk towards
+    # `messages` in all.
+    factor = 1.25
     started, written = time.monotonic(), 0
     while written < applications:
         size = min(CHUNK, applications - written)
-        writer.write(size, followups_per_rejection=per_rejection)
+        writer.write(size, followups_per_rejection=per_rejection * factor)
         written += size
+        made = writer.counts["messaging_message"]
+        if made:
+            factor = min(3.0, max(0.5, factor * (messages * written / applications / made) ** 0.5))
         if not quiet and (written % (CHUNK * 10) == 0 or written == applications):
             elapsed = time.monotonic() - started
             print(f"  {written:,} applications, {writer.counts['messaging_message']:,} messages in {elapsed:.0f} s",
                   file=sys.stderr, flush=True)
-    writer.per_rejection = per_rejection
+    writer.per_rejection = per_rejection * factor
     return writer
 
 
