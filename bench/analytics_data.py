@@ -226,10 +226,11 @@ class HistoryWriter:
             return
         recorded = written_at or sent_at
         roll = rng.random()
-        if roll < 0.25:  # opened (indicative only)
+        opened_at = sent_at + timedelta(minutes=rng.randrange(1, 600))
+        if roll < 0.25 and opened_at < self.now:  # opened (indicative only); nothing is stamped in the future
             rows[MessageEvent].append(make[MessageEvent](
-                self._take(MessageEvent), notice_id, "opened", sent_at + timedelta(minutes=rng.randrange(1, 600)),
-                recorded, "Mozilla/5.0 (iPhone)", False, ""))
+                self._take(MessageEvent), notice_id, "opened", opened_at, written_at or opened_at,
+                "Mozilla/5.0 (iPhone)", False, ""))
         if roll < 0.04:  # a scanner's click on delivery
             rows[MessageEvent].append(make[MessageEvent](
                 self._take(MessageEvent), notice_id, "clicked", sent_at + timedelta(seconds=2), recorded, "", True,
@@ -241,12 +242,16 @@ class HistoryWriter:
         if rng.random() >= 0.06:
             return
         clicked_at = sent_at + timedelta(minutes=rng.randrange(2, 3000))
+        if clicked_at > self.now - timedelta(minutes=5):
+            return
         rows[MessageEvent].append(make[MessageEvent](self._take(MessageEvent), notice_id, "clicked", clicked_at,
                                                      recorded, "Mozilla/5.0 (iPhone) Safari", False, ""))
         rows[Click].append(make[Click](self._take(Click), notice_id, "Mozilla/5.0 (iPhone) Safari", clicked_at))
         if rng.random() >= 0.25:
             return
         formed_at = clicked_at + timedelta(minutes=rng.randrange(1, 30))
+        if formed_at > self.now:
+            return
         verified_at = formed_at + timedelta(minutes=rng.randrange(1, 120)) if rng.random() < 0.8 else None
         request_id = self._take(Request)
         rows[Request].append(make[Request](request_id, notice_id, cand_id, "候補者", email, formed_at,
