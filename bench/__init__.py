@@ -31,4 +31,11 @@ server: then a throw-away database tsunagu_bench_<random> is created on it and d
 (e) clicks (bench/click_redirect.py)
     Tracked-link clicks against /healthz on the same server, from a second process.
     Targets: >= 50 % of the bare view's rate, p99 < 20 ms, one stored click per redirect.
+
+(h) analytics (bench/analytics.py, data from bench/analytics_data.py)
+    ~3 years of one company's history (1,000,000 applications, 5,000,000 messages, events, clicks,
+    registrations, ledger; TSUNAGU_BENCH_SCALE or --analytics-scale to shrink it) and a small second company.
+    Prints the load time, rollup.rebuild, a refresh with nothing changed and one after a new day of rows,
+    then p50/p95/max of the dashboard (this month, fiscal year, year), the funnel by job and the summary
+    API, logged in / with an API key, beside /healthz. Target: p95 <= 300 ms on every page.
 """

@@ -1,5 +1,5 @@
-"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [hostile] [pool] [--rejections N]
-[--notices N] [--csv-rows N] [--registrants N] [--pool-candidates N]`: run the benchmarks and summarise.
+"""`python -m bench [latency] [throughput] [csv] [webhooks] [clicks] [registrations] [hostile] [pool] [analytics]
+[--rejections N] [--notices N] [--csv-rows N] [--registrants N] [--pool-candidates N] [--analytics-scale S]`: run the benchmarks and summarise.
 
 With no names, every benchmark runs with the sizes the targets are defined for.
 
@@ -16,6 +16,7 @@ import time
 import traceback
 
 from bench import (
+    analytics,
     click_redirect,
     csv_import,
     hostile_preview,
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "registrations": lambda options: registrations.run(options.registrants),
     "hostile": lambda options: hostile_preview.run(),
     "pool": lambda options: pool_search.run(options.pool_candidates),
+    "analytics": lambda options: analytics.run(options.analytics_scale),
 }
 
 
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="candidates registering end to end in the registrations benchmark (default %(default)s)")
     parser.add_argument("--pool-candidates", type=int, default=pool_search.POOL,
                         help="generated candidates in the talent pool benchmark (default %(default)s)")
+    parser.add_argument("--analytics-scale", type=float, default=analytics.SCALE,
+                        help="size of the analytics benchmark's history, 1 = 1,000,000 applications and 5,000,000 "
+                             "messages (default %(default)s: TSUNAGU_BENCH_SCALE, else 1)")
     options = parser.parse_args(argv)
     names = options.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]

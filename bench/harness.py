@@ -214,6 +214,17 @@ def wait_for_http_ok(url: str, *, timeout: float, service: Service) -> None:
     raise BenchError(f"{url} did not answer 200 within {timeout:.0f} s:\n{service.log_tail()}")
 
 
+def console_login(session, base_url: str, email: str, password: str, *, timeout: float = 60) -> None:
+    """Log a requests session in to the console as a browser does (the form, its CSRF token, the Referer)."""
+    login = f"{base_url}/console/login/"
+    session.get(login, timeout=timeout)
+    response = session.post(login, data={"username": email, "password": password,
+                                         "csrfmiddlewaretoken": session.cookies.get("csrftoken", "")},
+                            headers={"Referer": login}, timeout=timeout, allow_redirects=False)
+    if response.status_code != 302:
+        raise BenchError(f"console login answered {response.status_code}")
+
+
 # --- reading the outbox from outside ---------------------------------------------------------------
 
 class OutboxProbe:

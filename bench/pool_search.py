@@ -39,6 +39,7 @@ from bench.harness import (
     BenchError,
     Service,
     bench_environment,
+    console_login,
     database_kind,
     free_port,
     last_json_line,
@@ -257,13 +258,7 @@ class Measurements:
     # --- pieces ------------------------------------------------------------------------------------
 
     def _login(self) -> None:
-        login = f"{self.base_url}/console/login/"
-        self.console.get(login, timeout=HTTP_TIMEOUT)
-        response = self.console.post(login, data={"username": EMAIL, "password": PASSWORD,
-                                                  "csrfmiddlewaretoken": self.console.cookies.get("csrftoken", "")},
-                                     headers={"Referer": login}, timeout=HTTP_TIMEOUT, allow_redirects=False)
-        if response.status_code != 302:
-            raise BenchError(f"console login answered {response.status_code}")
+        console_login(self.console, self.base_url, EMAIL, PASSWORD, timeout=HTTP_TIMEOUT)
 
     def _email_queries(self) -> list[str]:
         status, data = self.get(self.api, "/api/v1/candidates?" + urlencode({"q": "佐藤"}), None)

@@ -105,7 +105,7 @@ def _period(company, query: PeriodQuery):
 
 
 def _counted(company) -> bool:
-    return rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS)
+    return rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS, catch_up=False)
 
 
 @router.get("/summary", response={200: SummaryOut, **error_responses(401, 422)}, summary="The dashboard's figures")

@@ -44,6 +44,14 @@ from tsunagu.talent.stages import Stage
 TOTAL = ""
 CHANNEL, CATEGORY, JOB, REASON, STAGE, VARIANT, DELAY = "channel", "category", "job", "reason", "stage", "variant", "delay"
 FUNNEL_DIMENSIONS = (CHANNEL, CATEGORY, JOB)
+# The funnel's dimensions are also stored per month (the day column holds the month's first day, the dimension
+# is prefixed): a year's table by job reads ~20 thousand monthly rows instead of ~700 thousand daily ones.
+MONTHLY_DIMENSIONS = (CHANNEL, CATEGORY, JOB, REASON, STAGE)
+MONTHLY_PREFIX = "month:"
+
+
+def monthly(dimension: str) -> str:
+    return MONTHLY_PREFIX + dimension
 # A notice counts as on time when sent within this of the promised moment (the send loop's own latency).
 ON_TIME_GRACE = timedelta(minutes=15)
 FAILURE_KINDS = [kind for kind in MessageKind.values if kind not in OPERATOR_KINDS]

@@ -11,9 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
-from tsunagu.analytics.daily import DELAY, TOTAL
+from tsunagu.analytics.daily import DELAY, MONTHLY_DIMENSIONS, TOTAL, monthly
 from tsunagu.analytics.models import DailyCount
 from tsunagu.analytics.periods import Period
 from tsunagu.companies.models import Company
@@ -39,11 +39,25 @@ def totals(company: Company, first: date, last: date, metrics=SUMMARY_METRICS, d
     return {metric: found.get(metric, 0) for metric in metrics}
 
 
+def _days_and_months(dimension: str, first: date, last: date) -> Q:
+    """The rows of one dimension over [first, last]: the monthly rows of the whole months inside it (when the
+    dimension has them), the daily rows of the days before and after them."""
+    if dimension not in MONTHLY_DIMENSIONS:
+        return Q(dimension=dimension, day__gte=first, day__lte=last)
+    months_from = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    months_until = (last + timedelta(days=1)).replace(day=1)  # the first month not wholly inside
+    if months_from >= months_until:
+        return Q(dimension=dimension, day__gte=first, day__lte=last)
+    return (Q(dimension=monthly(dimension), day__gte=months_from, day__lt=months_until)
+            | Q(dimension=dimension, day__gte=first, day__lt=months_from)
+            | Q(dimension=dimension, day__gte=months_until, day__lte=last))
+
+
 def by_value(company: Company, first: date, last: date, dimension: str, metrics) -> dict[str, dict[str, int]]:
     """{value: {metric: count}} of one dimension over the period."""
-    rows = (DailyCount.objects.filter(company=company, dimension=dimension, metric__in=list(metrics),
-                                      day__gte=first, day__lte=last)
-            .values_list("value", "metric").annotate(n=Sum("count")))
+    rows = (DailyCount.objects.filter(_days_and_months(dimension, first, last), company=company,
+                                      metric__in=list(metrics))
+            .values_list("value", "metric").annotate(n=Sum("count")).order_by())
     table: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(metrics, 0))
     for value, metric, n in rows:
         table[value][metric] = n

@@ -8,8 +8,12 @@ transaction. An interrupted or time-boxed refresh leaves the rest pending for th
 lost; a day recounted twice gives the same rows, so nothing is counted twice. `rebuild(company)` recounts
 the company's whole history (after a change of time zone, or to start).
 
-The scheduler refreshes every company every few minutes (core/runtime.py); the dashboard refreshes its
-company with a small time budget before reading, so what HR just did shows at once.
+The scheduler refreshes every company every few minutes (core/runtime.py); the pages refresh their company
+with a small time budget before reading (`catch_up=False`), so what HR just did shows at once. That refresh
+looks only at rows written since the watermark, and when there are none it writes nothing: a page view must
+not recount the last minutes' rows and today again each time (with a busy company that cost more than the page
+itself). Rows committed late and the days that change with time alone (follow-ups falling due today) are the
+scheduler's: it looks back OVERLAP before the watermark and recounts today and yesterday on every run.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Sum
 from django.utils import timezone
 
-from tsunagu.analytics.daily import count_days
+from tsunagu.analytics.daily import MONTHLY_DIMENSIONS, count_days, monthly
 from tsunagu.analytics.models import DailyCount, RollupState
 from tsunagu.companies.models import Company
 from tsunagu.messaging.models import Message, MessageEvent
@@ -38,6 +42,17 @@ SCHEDULER_BUDGET_SECONDS = 20.0
 
 def _local_days(zone: ZoneInfo, *moments) -> set[date]:
     return {timezone.localtime(moment, zone).date() for moment in moments if moment}
+
+
+def written_since(company: Company, since) -> bool:
+    """Whether any row counted on the dashboard was written at or after `since` (a few indexed look-ups)."""
+    return any(rows.exists() for rows in (
+        Application.objects.filter(company=company, updated_at__gte=since),
+        Message.objects.filter(company=company, updated_at__gte=since),
+        MessageEvent.objects.filter(company=company, recorded_at__gte=since),
+        *(model.objects.filter(company=company, created_at__gte=since)
+          for model in (Click, RegistrationRequest, Registration, LedgerEntry)),
+    ))
 
 
 def changed_days(company: Company, since) -> set[date]:
@@ -88,7 +103,7 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 
 
 @transaction.atomic
-def _mark_pending(company: Company, *, everything: bool = False) -> RollupState:
+def _mark_pending(company: Company, *, everything: bool = False, catch_up: bool = True) -> RollupState:
     state, _created = RollupState.objects.get_or_create(company=company)
     state = RollupState.objects.select_for_update().get(pk=state.pk)
     started = timezone.now()
@@ -100,9 +115,12 @@ def _mark_pending(company: Company, *, everything: bool = False) -> RollupState:
         if first:
             pending |= {first + timedelta(days=n) for n in range((today - first).days + 1)}
         DailyCount.objects.filter(company=company).exclude(day__in=pending).delete()
-    else:
+    elif catch_up:
         pending |= changed_days(company, state.watermark - OVERLAP)
-    pending |= {today, today - timedelta(days=1)}
+    else:
+        pending |= changed_days(company, state.watermark)
+    if catch_up or everything:
+        pending |= {today, today - timedelta(days=1)}
     state.pending_days = sorted(day.isoformat() for day in pending if day <= today + timedelta(days=1))
     state.watermark = started
     state.time_zone = company.time_zone
@@ -120,6 +138,7 @@ def _recount(company: Company, first: date, last: date) -> None:
         [DailyCount(company=company, day=day, metric=metric, dimension=dimension, value=value, count=n)
          for (day, metric, dimension, value), n in counts.items() if n],
         batch_size=2000)
+    _sum_months(company, first, last)
     done = {(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)}
     state.pending_days = [day for day in state.pending_days if day not in done]
     if not state.pending_days:
@@ -127,10 +146,35 @@ def _recount(company: Company, first: date, last: date) -> None:
     state.save(update_fields=["pending_days", "refreshed_at"])
 
 
-def refresh(company: Company, *, budget_seconds: float | None = None, everything: bool = False) -> bool:
-    """Bring the company's counts up to date; True when nothing is left pending."""
+def _sum_months(company: Company, first: date, last: date) -> None:
+    """Re-sum the monthly rows of the months that [first, last] touches from their daily rows (the recount
+    has just deleted those whose first day falls in the range; the others are replaced here)."""
+    month = first.replace(day=1)
+    while month <= last:
+        following = (month + timedelta(days=32)).replace(day=1)
+        DailyCount.objects.filter(company=company, day=month,
+                                  dimension__in=[monthly(d) for d in MONTHLY_DIMENSIONS]).delete()
+        sums = (DailyCount.objects.filter(company=company, dimension__in=MONTHLY_DIMENSIONS, day__gte=month,
+                                          day__lt=following)
+                .values_list("metric", "dimension", "value").annotate(n=Sum("count")).order_by())
+        DailyCount.objects.bulk_create(
+            [DailyCount(company=company, day=month, metric=metric, dimension=monthly(dimension), value=value, count=n)
+             for metric, dimension, value, n in sums if n],
+            batch_size=2000)
+        month = following
+
+
+def refresh(company: Company, *, budget_seconds: float | None = None, everything: bool = False,
+            catch_up: bool = True) -> bool:
+    """Bring the company's counts up to date; True when nothing is left pending. With catch_up=False (the
+    pages' refresh) only rows written since the last refresh are looked at, and nothing is written when there
+    are none."""
     deadline = None if budget_seconds is None else clock.monotonic() + budget_seconds
-    state = _mark_pending(company, everything=everything)
+    if not catch_up and not everything:
+        state = RollupState.objects.filter(company=company).first()
+        if state and state.watermark and not state.pending_days and not written_since(company, state.watermark):
+            return True
+    state = _mark_pending(company, everything=everything, catch_up=catch_up)
     for first, last in _runs([date.fromisoformat(day) for day in state.pending_days]):
         if deadline is not None and clock.monotonic() > deadline:
             return False
