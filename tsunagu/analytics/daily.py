@@ -48,10 +48,6 @@ FUNNEL_DIMENSIONS = (CHANNEL, CATEGORY, JOB)
 # is prefixed): a year's table by job reads ~20 thousand monthly rows instead of ~700 thousand daily ones.
 MONTHLY_DIMENSIONS = (CHANNEL, CATEGORY, JOB, REASON, STAGE)
 MONTHLY_PREFIX = "month:"
-
-
-def monthly(dimension: str) -> str:
-    return MONTHLY_PREFIX + dimension
 # A notice counts as on time when sent within this of the promised moment (the send loop's own latency).
 ON_TIME_GRACE = timedelta(minutes=15)
 FAILURE_KINDS = [kind for kind in MessageKind.values if kind not in OPERATOR_KINDS]
@@ -59,6 +55,10 @@ LEDGER_METRICS = {"credit": "credits", "credit_reversed": "credits_reversed", "s
                   "slot_revoked": "slots_revoked", "slot_reserved": "slots_reserved",
                   "slot_released": "slots_released", "slot_redeemed": "slots_used"}
 CHUNK = 5000
+
+
+def monthly(dimension: str) -> str:
+    return MONTHLY_PREFIX + dimension
 
 
 def reached_metric(stage: int) -> str:

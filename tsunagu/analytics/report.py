@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from tsunagu.analytics.daily import DELAY, MONTHLY_DIMENSIONS, TOTAL, monthly
 from tsunagu.analytics.models import DailyCount
@@ -129,7 +131,7 @@ def summary(company: Company, period: Period) -> Summary:
 class Trend:
     labels: list[str]
     starts: list[date]
-    series: dict[str, list[int]] = field(default_factory=dict)
+    series: dict[str, list[int | None]] = field(default_factory=dict)  # None: a bucket still to come
 
 
 def bucket_start(day: date, bucket: str) -> date:
@@ -150,6 +152,12 @@ def trend(company: Company, period: Period, metrics=TREND_METRICS) -> Trend:
             .values_list("day", "metric", "count"))
     for day, metric, n in rows:
         series[metric][index[bucket_start(day, period.bucket)]] += n
+    # Weeks or months still to come have no figure yet (a gap in the chart, not a zero).
+    today = timezone.localdate(timezone=ZoneInfo(company.time_zone))
+    for values in series.values():
+        for n, start in enumerate(starts):
+            if start > today:
+                values[n] = None
     fmt = "%m/%d" if period.bucket == "week" else "%Y-%m"
     labels = [start.strftime(fmt) for start in starts]
     return Trend(labels, starts, series)

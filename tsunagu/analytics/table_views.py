@@ -109,7 +109,8 @@ def trend_csv(request):
     metrics = [metric for metric in TREND_COLUMNS if metric in SUMMARY_METRICS]
     figures = trend(request.company, period, metrics)
     header = [_("週の初日") if period.bucket == "week" else _("月"), *[TREND_COLUMNS[m] for m in metrics]]
-    rows = [[start.isoformat(), *[figures.series[m][n] for m in metrics]] for n, start in enumerate(figures.starts)]
+    rows = [[start.isoformat(), *["" if figures.series[m][n] is None else figures.series[m][n] for m in metrics]]
+            for n, start in enumerate(figures.starts)]
     return csv_response(f"trend-{period.first}-{period.last}.csv", header, rows)
 
 

@@ -1,8 +1,9 @@
 """The period figures against the hand-counted history of tests/history.py."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from tsunagu.analytics.actions import rollup
 from tsunagu.analytics.actions.costs import set_hiring_cost
@@ -144,3 +145,12 @@ def test_trend_by_week_and_month(histories):
     assert monthly.labels[0] == "2026-04" and len(monthly.labels) == 12
     assert monthly.series["rejections"][monthly.labels.index("2026-10")] == 1
     assert monthly.series["rejections"][monthly.labels.index("2026-11")] == 2
+
+
+@pytest.mark.django_db
+def test_weeks_still_to_come_are_gaps_not_zeros(histories):
+    acme, _other, _rows = histories
+    today = timezone.localdate()
+    figures = trend(acme, Period(today - timedelta(days=today.weekday()), today + timedelta(days=20)))
+    assert figures.series["rejections"][0] == 0  # this week: counted (nothing yet)
+    assert figures.series["rejections"][-1] is None  # three weeks on: no figure yet
