@@ -234,7 +234,7 @@ class _Chart:
         ))
         if self.unit and not self.percent:
             parts.append(format_html('<text class="chart-unit" x="2" y="{}" fill="#52606d">{}</text>',
-                                     _n(FONT_SIZE), f"({self.unit})"))
+                                     _n(FONT_SIZE), f"({self.unit.strip()})"))
         if self.empty:
             parts.append(format_html(
                 '<text class="chart-empty" x="{}" y="{}" text-anchor="middle" fill="#52606d">{}</text>',
