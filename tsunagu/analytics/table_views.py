@@ -10,7 +10,7 @@ from tsunagu.analytics.funnel import BY, SORTABLE, funnel, stage_columns
 from tsunagu.analytics.periods import KINDS
 from tsunagu.analytics.report import SUMMARY_METRICS, trend
 from tsunagu.analytics.variants import variant_rows
-from tsunagu.analytics.views import current_period, fresh_counts, period_error
+from tsunagu.analytics.views import period_error, period_view
 from tsunagu.companies.console import company_view
 from tsunagu.companies.models import Role
 from tsunagu.lib.spreadsheet import excel_csv_lines
@@ -22,9 +22,7 @@ def _rate(value) -> str:
 
 def _table(request):
     """(period, by, sort, descending, rows, total) or an error response."""
-    period, error = current_period(request)
-    if error:
-        return None, period_error(request, error)
+    period = request.period
     by = request.GET.get("by", "channel")
     if by not in BY:
         return None, period_error(request, _("集計の切り口(by)は %(choices)s のいずれかです。") % {
@@ -32,7 +30,6 @@ def _table(request):
     sort = request.GET.get("sort", "")
     sort = sort if sort in SORTABLE else ("rejections" if by == REASON else "applications")
     descending = request.GET.get("dir", "desc") != "asc"
-    fresh_counts(request.company)
     rows, total = funnel(request.company, period, by, sort=sort, descending=descending)
     return (period, by, sort, descending, rows, total), None
 
@@ -42,6 +39,7 @@ PAGE_ROWS = 300
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def funnel_page(request):
     table, error = _table(request)
     if error:
@@ -80,6 +78,7 @@ def csv_response(filename: str, header, rows) -> StreamingHttpResponse:
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def funnel_csv(request):
     table, error = _table(request)
     if error:
@@ -101,11 +100,9 @@ TREND_COLUMNS = {
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def trend_csv(request):
-    period, error = current_period(request)
-    if error:
-        return period_error(request, error)
-    fresh_counts(request.company)
+    period = request.period
     metrics = [metric for metric in TREND_COLUMNS if metric in SUMMARY_METRICS]
     figures = trend(request.company, period, metrics)
     header = [_("週の初日") if period.bucket == "week" else _("月"), *[TREND_COLUMNS[m] for m in metrics]]
@@ -115,11 +112,9 @@ def trend_csv(request):
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def variants_csv(request):
-    period, error = current_period(request)
-    if error:
-        return period_error(request, error)
-    fresh_counts(request.company)
+    period = request.period
     rows = variant_rows(request.company, period)
     header = [_("テンプレート"), _("パターン"), _("送信"), _("リンクを開いた人"), _("クリック率(%)"), _("登録"),
               _("登録率(%)")]

@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,15 +40,27 @@ def fresh_counts(company) -> RollupState:
     return RollupState.objects.get(company=company)
 
 
+def period_view(view):
+    """A page or file about a period (under company_view): a malformed period is a 400 page saying why;
+    otherwise the counts are brought up to date and the view gets request.period and request.counts."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        period, error = current_period(request)
+        if error:
+            return period_error(request, error)
+        request.period = period
+        request.counts = fresh_counts(request.company)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @company_view(see=Role.VIEWER)
+@period_view
 def dashboard(request):
-    company = request.company
-    period, error = current_period(request)
-    if error:
-        return period_error(request, error)
-    state = fresh_counts(company)
+    company, period = request.company, request.period
     return render(request, "analytics/dashboard.html", {
-        "figures": dashboard_figures(company, period), "period": period, "kinds": KINDS, "state": state,
+        "figures": dashboard_figures(company, period), "period": period, "kinds": KINDS, "state": request.counts,
         "funnel_by": BY, "ledger": ledger_summary(company),
         "scheduled": Message.objects.filter(company=company, status=MessageStatus.SCHEDULED).count(),
         # Newest first by id: the (company, status) index gives them in that order, where the model's ordering
@@ -57,15 +71,13 @@ def dashboard(request):
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def template_variants(request):
     """The A/B numbers of the company's template variants (shown among the template pages)."""
-    period, error = current_period(request)
-    if error:
-        return period_error(request, error)
+    period, state = request.period, request.counts
     stats = variant_stats(request.company)
     for group in stats:
         group.edit_url = slot_url("console:template_edit", group.kind, group.slot)
-    state = fresh_counts(request.company)
     rows = variant_rows(request.company, period)
     return render(request, "analytics/template_variants.html", {
         "stats": stats, "min_sent": MIN_SENT, "min_expected": MIN_EXPECTED,
@@ -76,13 +88,10 @@ def template_variants(request):
 
 
 @company_view(see=Role.VIEWER)
+@period_view
 def report(request):
     """The dashboard of a period as one printable page HR can forward (print to PDF from the browser)."""
-    company = request.company
-    period, error = current_period(request)
-    if error:
-        return period_error(request, error)
-    state = fresh_counts(company)
+    company, period, state = request.company, request.period, request.counts
     channels, _total = funnel(company, period, CHANNEL)
     reasons, _total = funnel(company, period, REASON, sort="rejections")
     return render(request, "analytics/report.html", {
