@@ -13,7 +13,8 @@ company's time zone:
   time the company promised (its delay, moved into its send window);
 - follow-ups: sent, and those due that day (send_at passed) with how many were covered (sent, or stopped by
   a stop rule);
-- failures (any mail to the company's people), bounces, complaints, unsubscribes;
+- failures (any mail to the company's people); bounces, complaints and unsubscribes of notices and
+  follow-ups (the mail the rates are over);
 - registrations, and the ledger: credits, reversals, slots earned / revoked / reserved / released / used.
 """
 
@@ -193,8 +194,10 @@ def _failures(company, start, end, counter: DayCounter) -> None:
     for moment in failed.iterator(chunk_size=CHUNK):
         counter.add(counter.day(moment), "failed")
     kinds = {EventKind.BOUNCED: "bounced", EventKind.COMPLAINED: "complained", EventKind.UNSUBSCRIBED: "unsubscribed"}
+    # Of notices and follow-ups only: the mail the rates are over (campaigns have their own page).
     events = (MessageEvent.objects.filter(company=company, kind__in=list(kinds), occurred_at__gte=start,
-                                          occurred_at__lt=end).exclude(message__kind__in=OPERATOR_KINDS)
+                                          occurred_at__lt=end)
+              .filter(Q(message__kind=MessageKind.REJECTION) | Q(message__step__gt=0))
               .values_list("kind", "occurred_at", "message_id"))
     seen = set()
     for kind, occurred_at, message_id in events.iterator(chunk_size=CHUNK):

@@ -13,6 +13,7 @@ from tsunagu.analytics.funnel import funnel
 from tsunagu.analytics.periods import Period
 from tsunagu.analytics.report import summary, trend
 from tsunagu.analytics.tests import history
+from tsunagu.messaging.models import EventKind, Message, MessageEvent, MessageKind, MessageStatus
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), "month")
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31), "month")
@@ -154,3 +155,17 @@ def test_weeks_still_to_come_are_gaps_not_zeros(histories):
     figures = trend(acme, Period(today - timedelta(days=today.weekday()), today + timedelta(days=20)))
     assert figures.series["rejections"][0] == 0  # this week: counted (nothing yet)
     assert figures.series["rejections"][-1] is None  # three weeks on: no figure yet
+
+
+@pytest.mark.django_db
+def test_bounces_of_other_mail_are_not_in_the_notices_rates(make_company):
+    acme, _key = make_company(delay_minutes=60, send_window="business")
+    rows = history.build(acme)
+    invitation = Message.objects.create(
+        company=acme, kind=MessageKind.INVITATION, key="campaign:1:a1", application=rows["a1"],
+        to_email=rows["a1"].candidate.email, to_name="候補者", status=MessageStatus.SENT,
+        send_at=history.jst(2026, 11, 20, 10), sent_at=history.jst(2026, 11, 20, 10))
+    MessageEvent.objects.create(company=acme, message=invitation, kind=EventKind.BOUNCED,
+                                occurred_at=history.jst(2026, 11, 20, 11))
+    rollup.refresh(acme)
+    assert summary(acme, NOVEMBER).counts["bounced"] == 1  # n2's only
