@@ -4,6 +4,7 @@ trend), as pages and as CSV files Excel opens (UTF-8 with BOM)."""
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tsunagu.analytics.daily import REASON, STAGE
 from tsunagu.analytics.funnel import BY, SORTABLE, funnel, stage_columns
@@ -91,11 +92,20 @@ def funnel_csv(request):
 
 
 TREND_COLUMNS = {
-    "rejections": _("不採用"), "notices_sent": _("通知を送った人"), "notices_clicked": _("リンクを開いた人"),
-    "notices_registered": _("登録した人"), "registrations": _("登録(登録日ベース)"), "credits": _("クレジット"),
-    "credits_reversed": _("クレジットの取り消し"), "slots_earned": _("獲得した無料紹介枠"),
-    "slots_used": _("利用した無料紹介枠"), "followups_sent": _("フォローアップ送信"), "failed": _("送信失敗"),
-    "bounced": _("不達"), "unsubscribed": _("配信停止"), "applications": _("応募"),
+    "rejections": gettext_lazy("不採用"),
+    "notices_sent": gettext_lazy("通知を送った人"),
+    "notices_clicked": gettext_lazy("リンクを開いた人"),
+    "notices_registered": gettext_lazy("登録した人"),
+    "registrations": gettext_lazy("登録(登録日ベース)"),
+    "credits": gettext_lazy("クレジット"),
+    "credits_reversed": gettext_lazy("クレジットの取り消し"),
+    "slots_earned": gettext_lazy("獲得した無料紹介枠"),
+    "slots_used": gettext_lazy("利用した無料紹介枠"),
+    "followups_sent": gettext_lazy("フォローアップ送信"),
+    "failed": gettext_lazy("送信失敗"),
+    "bounced": gettext_lazy("不達"),
+    "unsubscribed": gettext_lazy("配信停止"),
+    "applications": gettext_lazy("応募"),
 }
 
 
