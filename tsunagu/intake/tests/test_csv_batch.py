@@ -34,10 +34,11 @@ STATUSES = ("不採用", "不採用", "選考中", "内定", "辞退", "見送�
 PHONES = ("090-{n:04d}-5678", "03-{n:04d}-1111", "+81 80 {n:04d} 2222", "０８０({n:04d})３３３３", "")
 TAGS = ("Python、Go", "営業／リーダー経験", "", "UI,UX,UI", "")
 # The generated export: ROWS rows about PEOPLE people, whose 応募ID repeat after APPLICATION_IDS rows (so
-# later rows update earlier applications). Large enough for several chunks of small_chunks.
-ROWS = 1200
-PEOPLE = 350
-APPLICATION_IDS = 750
+# later rows update earlier applications). Large enough for several chunks of small_chunks; kept at the size
+# that still mixes every case in every chunk (the comparison with row-by-row is the slowest test on PostgreSQL).
+ROWS = 600
+PEOPLE = 175
+APPLICATION_IDS = 375
 
 
 def row(n: int, *, status: str | None = None, day: int | None = None, name: str | None = None,
@@ -156,8 +157,8 @@ def snapshot(company) -> dict:
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    # 1,200 rows in 10 chunks: repeats, updates and stale rows fall in the same and in later chunks.
-    monkeypatch.setattr(imports, "IMPORT_CHUNK", 120)
+    # 600 rows in 10 chunks: repeats, updates and stale rows fall in the same and in later chunks.
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 60)
 
 
 @pytest.fixture
@@ -188,8 +189,8 @@ def test_batch_import_equals_row_by_row_with_updates_repeats_stale_and_bad_rows(
     first = first_file()
     files = [write(tmp_path, "first.csv", first), write(tmp_path, "second.csv", second_file(first))]
     for company in (batch, reference):
-        # Scheduled notices that rows of the files cancel (A-2 is 選考中 on row 2) or not.
-        api_rejection(company, "A-2", "p2@example.jp", 2)
+        # Scheduled notices that rows of the files cancel (A-2 is 選考中 on row 2, two days later) or not.
+        api_rejection(company, "A-2", "p2@example.jp", 2, day=1)
         api_rejection(company, "A-3", "p3@example.jp", 3)
 
     results = {"batch": [], "reference": []}
@@ -200,9 +201,9 @@ def test_batch_import_equals_row_by_row_with_updates_repeats_stale_and_bad_rows(
     assert results["batch"] == results["reference"]
     first_result, second_result = results["batch"]
     # The files do exercise every kind of row.
-    assert first_result["imported"] > 700 and first_result["updated"] > 250 and first_result["skipped"] > 25
-    assert len(first_result["errors"]) >= 12
-    assert second_result["skipped"] > 225 and second_result["updated"] > 150 and second_result["imported"] > 120
+    assert first_result["imported"] > 400 and first_result["updated"] > 125 and first_result["skipped"] > 12
+    assert len(first_result["errors"]) >= 6
+    assert second_result["skipped"] > 110 and second_result["updated"] > 75 and second_result["imported"] > 60
     assert second_result["errors"] and all(error["line"] > 1 for error in second_result["errors"])
 
     expected = snapshot(reference)
