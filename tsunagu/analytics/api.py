@@ -10,14 +10,13 @@ from ninja.errors import ValidationError
 from pydantic import Field
 
 from tsunagu.analytics.actions import rollup
-from tsunagu.analytics.daily import CHANNEL, JOB, STAGE
+from tsunagu.analytics.daily import JOB, STAGE
 from tsunagu.analytics.dashboard import dashboard
 from tsunagu.analytics.funnel import PASS_STAGES, funnel
 from tsunagu.analytics.periods import PeriodError, custom_period, named_period
 from tsunagu.lib.api_schemas import error_responses, refuse_unknown_query
 
 router = Router()
-REFRESH_BUDGET_SECONDS = 1.5
 
 
 class PeriodQuery(Schema):
@@ -104,10 +103,6 @@ def _period(company, query: PeriodQuery):
         raise _invalid("to", str(error)) from None
 
 
-def _counted(company) -> bool:
-    return rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS, catch_up=False)
-
-
 @router.get("/summary", response={200: SummaryOut, **error_responses(401, 422)}, summary="The dashboard's figures")
 def summary(request, query: Query[PeriodQuery]):
     """Counts, rates (null when the denominator is 0), delay percentiles and money for the period (days in the
@@ -116,8 +111,8 @@ def summary(request, query: Query[PeriodQuery]):
     otherwise 422 naming them."""
     refuse_unknown_query(request, PeriodQuery)
     company = request.auth
-    complete = _counted(company)
     period = _period(company, query)
+    complete = not rollup.refresh_for_reading(company).pending_days
     figures = dashboard(company, period)
     money = figures.money
     return {
@@ -148,8 +143,8 @@ def funnel_table(request, query: Query[FunnelQuery]):
     as for the summary (422 naming `from`/`to` when it cannot be one)."""
     refuse_unknown_query(request, FunnelQuery)
     company = request.auth
-    _counted(company)
     period = _period(company, query)
-    rows, total = funnel(company, period, query.by or CHANNEL)
+    rollup.refresh_for_reading(company)
+    rows, total = funnel(company, period, query.by)
     return {"first": period.first, "last": period.last, "by": query.by,
             "rows": [_row(row, query.by) for row in rows], "total": _row(total, JOB)}

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 
+from tsunagu.analytics.periods import add_months
 from tsunagu.companies.models import Company
 from tsunagu.relay.models import (
     CreditStatus,
@@ -75,11 +76,6 @@ def operator_time_zone() -> ZoneInfo:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def months_between(start: date, end: date) -> int:

@@ -17,13 +17,13 @@ from tsunagu.analytics.operator_stats import (
     MAX_MONTHS,
     RangeError,
     Row,
-    add_months,
     check_range,
     company_totals,
     month_totals,
     operator_monthly,
     operator_time_zone,
 )
+from tsunagu.analytics.periods import add_months
 from tsunagu.companies.console import operator_view
 from tsunagu.lib.spreadsheet import excel_csv_lines
 

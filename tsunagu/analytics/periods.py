@@ -51,9 +51,9 @@ class Period:
             last = self.first - timedelta(days=1)
             return Period(last.replace(day=1), last, self.kind)
         if self.kind == "quarter":
-            return Period(_add_months(self.first, -3), self.first - timedelta(days=1), self.kind)
+            return Period(add_months(self.first, -3), self.first - timedelta(days=1), self.kind)
         if self.kind in {"fiscal_year", "year"}:
-            return Period(_add_months(self.first, -12), self.first - timedelta(days=1), self.kind)
+            return Period(add_months(self.first, -12), self.first - timedelta(days=1), self.kind)
         return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), "custom")
 
     def months(self) -> list[date]:
@@ -61,7 +61,7 @@ class Period:
         months, month = [], self.first.replace(day=1)
         while month <= self.last:
             months.append(month)
-            month = _add_months(month, 1)
+            month = add_months(month, 1)
         return months
 
     @property
@@ -78,7 +78,8 @@ class Period:
         return self.first.day == 1 and (self.last + timedelta(days=1)).day == 1
 
 
-def _add_months(day: date, n: int) -> date:
+def add_months(day: date, n: int) -> date:
+    """The first day of the month n months from day's month."""
     index = day.year * 12 + day.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
 
@@ -86,16 +87,16 @@ def _add_months(day: date, n: int) -> date:
 def named_period(kind: str, today: date) -> Period:
     month = today.replace(day=1)
     if kind == "month":
-        return Period(month, _add_months(month, 1) - timedelta(days=1), kind)
+        return Period(month, add_months(month, 1) - timedelta(days=1), kind)
     if kind == "last_month":
-        first = _add_months(month, -1)
+        first = add_months(month, -1)
         return Period(first, month - timedelta(days=1), kind)
     if kind == "quarter":
         first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-        return Period(first, _add_months(first, 3) - timedelta(days=1), kind)
+        return Period(first, add_months(first, 3) - timedelta(days=1), kind)
     if kind == "fiscal_year":
         first = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
-        return Period(first, _add_months(first, 12) - timedelta(days=1), kind)
+        return Period(first, add_months(first, 12) - timedelta(days=1), kind)
     if kind == "year":
         return Period(date(today.year, 1, 1), date(today.year, 12, 31), kind)
     raise PeriodError(_("期間の種類が不明です。"))
@@ -129,7 +130,7 @@ def calendar_month(text: str) -> Period:
         raise PeriodError(_("month は YYYY-MM の形式で指定してください。")) from None
     if not EARLIEST <= first <= date(2100, 12, 1):
         raise PeriodError(_("month は2000年から2100年までの月で指定してください。"))
-    return Period(first, _add_months(first, 1) - timedelta(days=1), CALENDAR_MONTH)
+    return Period(first, add_months(first, 1) - timedelta(days=1), CALENDAR_MONTH)
 
 
 def period_from(params, today: date) -> Period:

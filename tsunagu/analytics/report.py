@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tsunagu.analytics.daily import DELAY, MONTHLY_DIMENSIONS, TOTAL, monthly
 from tsunagu.analytics.models import DailyCount
-from tsunagu.analytics.periods import Period
+from tsunagu.analytics.periods import Period, add_months
 from tsunagu.companies.models import Company
 
 SUMMARY_METRICS = (
@@ -46,7 +46,7 @@ def _days_and_months(dimension: str, first: date, last: date) -> Q:
     dimension has them), the daily rows of the days before and after them."""
     if dimension not in MONTHLY_DIMENSIONS:
         return Q(dimension=dimension, day__gte=first, day__lte=last)
-    months_from = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    months_from = first if first.day == 1 else add_months(first, 1)
     months_until = (last + timedelta(days=1)).replace(day=1)  # the first month not wholly inside
     if months_from >= months_until:
         return Q(dimension=dimension, day__gte=first, day__lte=last)
@@ -138,13 +138,23 @@ def bucket_start(day: date, bucket: str) -> date:
     return day - timedelta(days=day.weekday()) if bucket == "week" else day.replace(day=1)
 
 
-def trend(company: Company, period: Period, metrics=TREND_METRICS) -> Trend:
-    """Each metric per week (Monday first) or per month of the period."""
+def bucket_starts(period: Period) -> list[date]:
+    """The first day of each week (Monday) or month the period's trends are drawn by."""
     starts: list[date] = []
     day = bucket_start(period.first, period.bucket)
     while day <= period.last:
         starts.append(day)
-        day = day + timedelta(days=7) if period.bucket == "week" else (day + timedelta(days=32)).replace(day=1)
+        day = day + timedelta(days=7) if period.bucket == "week" else add_months(day, 1)
+    return starts
+
+
+def bucket_label(start: date, bucket: str) -> str:
+    return start.strftime("%m/%d" if bucket == "week" else "%Y-%m")
+
+
+def trend(company: Company, period: Period, metrics=TREND_METRICS) -> Trend:
+    """Each metric per week (Monday first) or per month of the period."""
+    starts = bucket_starts(period)
     index = {start: n for n, start in enumerate(starts)}
     series = {metric: [0] * len(starts) for metric in metrics}
     rows = (DailyCount.objects.filter(company=company, dimension=TOTAL, metric__in=list(metrics),
@@ -158,6 +168,4 @@ def trend(company: Company, period: Period, metrics=TREND_METRICS) -> Trend:
         for n, start in enumerate(starts):
             if start > today:
                 values[n] = None
-    fmt = "%m/%d" if period.bucket == "week" else "%Y-%m"
-    labels = [start.strftime(fmt) for start in starts]
-    return Trend(labels, starts, series)
+    return Trend([bucket_label(start, period.bucket) for start in starts], starts, series)

@@ -11,7 +11,7 @@ from django.db.models import Sum
 from tsunagu.analytics.daily import VARIANT
 from tsunagu.analytics.models import DailyCount
 from tsunagu.analytics.periods import Period
-from tsunagu.analytics.report import bucket_start, ratio, trend
+from tsunagu.analytics.report import bucket_label, bucket_start, bucket_starts, ratio
 from tsunagu.companies.models import Company
 from tsunagu.lib.charts import Series, line_chart
 from tsunagu.messaging.models import MessageTemplate
@@ -73,10 +73,9 @@ def variant_rows(company: Company, period: Period) -> list[VariantRow]:
 
 def registration_chart(company: Company, period: Period, rows: list[VariantRow], title: str):
     """The registration rate of the most-sent variants, per week or month."""
-    starts = trend(company, period, metrics=()).starts
+    starts = bucket_starts(period)
     shown = sorted(rows, key=lambda row: -row.sent)[:CHART_ROWS]
     series = [Series(row.label, [ratio(row.per_bucket[start]["notices_registered"],
                                        row.per_bucket[start]["notices_sent"]) for start in starts])
               for row in shown]
-    fmt = "%m/%d" if period.bucket == "week" else "%Y-%m"
-    return line_chart([start.strftime(fmt) for start in starts], series, title=title, percent=True)
+    return line_chart([bucket_label(start, period.bucket) for start in starts], series, title=title, percent=True)

@@ -9,7 +9,6 @@ from tsunagu.analytics.actions import rollup
 from tsunagu.analytics.daily import CHANNEL, REASON
 from tsunagu.analytics.dashboard import dashboard as dashboard_figures
 from tsunagu.analytics.funnel import BY, funnel
-from tsunagu.analytics.models import RollupState
 from tsunagu.analytics.periods import KINDS, PeriodError, period_from
 from tsunagu.analytics.variants import registration_chart, variant_rows
 from tsunagu.companies.console import company_view
@@ -18,8 +17,6 @@ from tsunagu.messaging.models import Message, MessageStatus
 from tsunagu.messaging.template_sets import slot_url
 from tsunagu.relay.selectors import ledger_summary
 
-# What the page may spend bringing the counts up to date before it reads them (the scheduler does the rest).
-REFRESH_BUDGET_SECONDS = 1.5
 REPORT_ROWS = 20
 
 
@@ -35,11 +32,6 @@ def period_error(request, message):
     return render(request, "analytics/period_error.html", {"message": message}, status=400)
 
 
-def fresh_counts(company) -> RollupState:
-    rollup.refresh(company, budget_seconds=REFRESH_BUDGET_SECONDS, catch_up=False)
-    return RollupState.objects.get(company=company)
-
-
 def period_view(view):
     """A page or file about a period (under company_view): a malformed period is a 400 page saying why;
     otherwise the counts are brought up to date and the view gets request.period and request.counts."""
@@ -49,7 +41,7 @@ def period_view(view):
         if error:
             return period_error(request, error)
         request.period = period
-        request.counts = fresh_counts(request.company)
+        request.counts = rollup.refresh_for_reading(request.company)
         return view(request, *args, **kwargs)
 
     return wrapped

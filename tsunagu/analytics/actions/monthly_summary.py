@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from tsunagu.analytics.actions import rollup
 from tsunagu.analytics.dashboard import Dashboard, dashboard
 from tsunagu.analytics.money import money
-from tsunagu.analytics.periods import Period, named_period
+from tsunagu.analytics.periods import Period, add_months, named_period
 from tsunagu.analytics.templatetags.analytics_format import percent, yen
 from tsunagu.companies.models import Company, Membership, Role
 from tsunagu.messaging.actions import notices
@@ -92,7 +92,7 @@ def send_monthly_summaries(now: datetime | None = None) -> int:
 def _write(company: Company, month: date, admins: list[Membership]) -> int:
     """One mail per admin; planning again writes nothing. Returns how many mails were new."""
     with translation.override(settings.LANGUAGE_CODE):  # stored as sent: in the site's language
-        subject, body = summary_mail(company, named_period("last_month", _next_month(month)))
+        subject, body = summary_mail(company, named_period("last_month", add_months(month, 1)))
     written = 0
     for membership in admins:
         user = membership.user
@@ -102,10 +102,6 @@ def _write(company: Company, month: date, admins: list[Membership]) -> int:
                                 to_name=user.get_full_name() or user.email, subject=subject, body_text=body)
         written += not exists
     return written
-
-
-def _next_month(month: date) -> date:
-    return (month + timedelta(days=32)).replace(day=1)
 
 
 # --- what the mail says --------------------------------------------------------------------------------

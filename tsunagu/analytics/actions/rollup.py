@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from tsunagu.analytics.daily import MONTHLY_DIMENSIONS, count_days, monthly
 from tsunagu.analytics.models import DailyCount, RollupState
+from tsunagu.analytics.periods import add_months
 from tsunagu.companies.models import Company
 from tsunagu.messaging.models import Message, MessageEvent
 from tsunagu.relay.models import Click, LedgerEntry, Registration, RegistrationRequest
@@ -38,6 +39,8 @@ from tsunagu.talent.models import Application
 OVERLAP = timedelta(minutes=10)
 RUN_DAYS = 31  # days recounted per transaction
 SCHEDULER_BUDGET_SECONDS = 20.0
+# What a page or an API call may spend bringing the counts up to date before it reads them.
+READING_BUDGET_SECONDS = 1.5
 
 
 def _local_days(zone: ZoneInfo, *moments) -> set[date]:
@@ -151,7 +154,7 @@ def _sum_months(company: Company, first: date, last: date) -> None:
     has just deleted those whose first day falls in the range; the others are replaced here)."""
     month = first.replace(day=1)
     while month <= last:
-        following = (month + timedelta(days=32)).replace(day=1)
+        following = add_months(month, 1)
         DailyCount.objects.filter(company=company, day=month,
                                   dimension__in=[monthly(d) for d in MONTHLY_DIMENSIONS]).delete()
         sums = (DailyCount.objects.filter(company=company, dimension__in=MONTHLY_DIMENSIONS, day__gte=month,
@@ -182,6 +185,13 @@ def refresh(company: Company, *, budget_seconds: float | None = None, everything
     return True
 
 
+def refresh_for_reading(company: Company) -> RollupState:
+    """What the pages and the API do before they read: the rows written since the last refresh, within
+    READING_BUDGET_SECONDS (the scheduler does the rest; `pending_days` says what is still being counted)."""
+    refresh(company, budget_seconds=READING_BUDGET_SECONDS, catch_up=False)
+    return RollupState.objects.get(company=company)
+
+
 def rebuild(company: Company) -> None:
     refresh(company, everything=True)
 
@@ -189,7 +199,8 @@ def rebuild(company: Company) -> None:
 def refresh_all(budget_seconds: float = SCHEDULER_BUDGET_SECONDS) -> None:
     """The scheduler's job: every company in turn, within the budget; the rest next time."""
     deadline = clock.monotonic() + budget_seconds
-    for company in Company.objects.filter(is_operator=False).order_by(F("rollup_state__refreshed_at").asc(nulls_first=True), "pk"):
+    companies = Company.objects.tenants().order_by(F("rollup_state__refreshed_at").asc(nulls_first=True), "pk")
+    for company in companies:
         left = deadline - clock.monotonic()
         if left <= 0:
             return
