@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from tsunagu.analytics.actions.costs import delete_hiring_cost, set_hiring_cost
 from tsunagu.analytics.models import HiringCost
-from tsunagu.companies.console import company_view
+from tsunagu.companies.console import company_view, has_role
 from tsunagu.companies.models import Role
 
 
@@ -18,9 +18,10 @@ def hiring_costs(request):
         if "delete" in request.POST:
             try:
                 delete_hiring_cost(request.company, request.POST["delete"])
-            except ValidationError:
-                pass
-            messages.success(request, _("削除しました。"))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("削除しました。"))
             return redirect("console:hiring_costs")
         entered = {name: request.POST.get(name, "") for name in ("month", "cost_yen", "hires", "note")}
         try:
@@ -32,5 +33,5 @@ def hiring_costs(request):
             return redirect("console:hiring_costs")
     return render(request, "analytics/hiring_costs.html", {
         "costs": HiringCost.objects.filter(company=request.company).order_by("-month")[:120],
-        "errors": errors, "entered": entered, "can_edit": request.membership.role == Role.ADMIN,
+        "errors": errors, "entered": entered, "can_edit": has_role(request.membership, Role.ADMIN),
     }, status=400 if errors else 200)

@@ -173,3 +173,12 @@ def test_a_long_table_shows_its_first_rows_and_the_csv_all(acme, client, login, 
     assert "ほかに2行あります" in page
     rows = read_csv(client.get(f"/console/analytics/funnel.csv?by=channel&{NOVEMBER}"))
     assert len(rows) == 1 + 3 + 1  # header, three channels, total
+
+
+@pytest.mark.django_db
+def test_a_malformed_delete_says_so_and_deletes_nothing(acme, client, login):
+    HiringCost.objects.create(company=acme, month="2026-11-01", cost_yen=1_000, hires=1)
+    login(acme, Role.ADMIN)
+    page = client.post("/console/analytics/costs/", {"delete": "2026-13"}, follow=True).content.decode()
+    assert "YYYY-MM" in page and "削除しました" not in page
+    assert HiringCost.objects.filter(company=acme).count() == 1
